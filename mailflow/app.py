@@ -1,0 +1,63 @@
+"""Everything a command needs, loaded once: settings, policy, roster, database, clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from .checks import Context
+from .errors import UserError
+from .policy import Policy, load_policy
+from .roster import Roster, load_roster
+from .settings import Settings, load_settings
+from .store.db import open_db
+from .workdays import Workdays
+
+
+@dataclass
+class App:
+    settings: Settings
+    policy: Policy
+    roster: Roster
+    workdays: Workdays
+    db: sessionmaker[Session]
+    fixed_now: datetime | None = None
+
+    def now(self) -> datetime:
+        """The clock every command uses: --now when given, else the real one (aware)."""
+        return self.fixed_now or datetime.now(timezone.utc)
+
+    @property
+    def tz(self):  # type: ignore[no-untyped-def]
+        return self.settings.company.timezone
+
+    def context(self) -> Context:
+        company = self.settings.company
+        hr = frozenset(company.hr) | frozenset(self.roster.emails_with_role("hr"))
+        return Context(self.policy, self.roster, self.workdays, company.timezone, hr,
+                       company.authserv_ids)
+
+
+def parse_now(value: str | None, tz: object = timezone.utc) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--now {value!r} is not an ISO-8601 time; write e.g. "
+                        "2026-11-26T21:30+08:00") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)  # type: ignore[arg-type]
+    return dt
+
+
+def load_app(config: Path, now: str | None = None) -> App:
+    settings = load_settings(config)
+    policy = load_policy(settings.company.rules)
+    roster = load_roster(settings.company.roster)
+    db = open_db(settings.database_url)
+    return App(settings, policy, roster, Workdays(policy.workdays), db,
+               parse_now(now, settings.company.timezone))

@@ -1,0 +1,234 @@
+"""The `mailflow` command. The only place that configures logging and prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+from .errors import ConfigError, UserError
+
+EPILOG = """\
+Every command reads ./settings.toml unless --config names another file, and uses --now
+as its clock when given (ISO 8601; without an offset it is company time), for back-fills,
+tests and the demo.
+
+Start here:
+  mailflow check-config          is everything set up? (names file, key and fix)
+  mailflow poll --once           fetch new mail from every mailbox and judge it
+  mailflow close-day --date D    after the deadline: who is missing on day D
+  mailflow status --date D       each salesperson's day (--json for machines)
+"""
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _today(app) -> date:  # type: ignore[no-untyped-def]
+    return app.now().astimezone(app.tz).date()
+
+
+def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .app import load_app
+
+    return load_app(Path(args.config), args.now)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from .configcheck import check_config
+
+    problems, warnings = check_config(Path(args.config))
+    for w in warnings:
+        print(f"warning: {w}")
+    for p in problems:
+        print(f"error: {p}")
+    if problems:
+        print(f"{len(problems)} problem(s) found; mailflow will not run until they are fixed.")
+        return 1
+    print(f"{Path(args.config).resolve()}: settings, rules, roster and templates are valid.")
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    if not args.once:
+        raise UserError("poll fetches once and exits: write `mailflow poll --once`")
+    from .pipeline import poll_mailboxes
+
+    app = _load(args)
+    if not app.settings.mailboxes:
+        raise UserError(f"{app.settings.path}: no [[mailbox]] is configured; add one "
+                        "(host, port, security, username, password_env, folders)")
+    counts = poll_mailboxes(app, _progress)
+    print(counts.summary())
+    for err in counts.errors:
+        print(f"error: {err}", file=sys.stderr)
+    return 1 if counts.errors else 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .mailfiles import read_paths
+    from .pipeline import ingest
+
+    app = _load(args)
+    counts = ingest(app, read_paths([Path(p) for p in args.paths]), _progress)
+    print(counts.summary())
+    return 0
+
+
+def cmd_close_day(args: argparse.Namespace) -> int:
+    from .days import close_day
+
+    app = _load(args)
+    day = args.date or _today(app) - timedelta(days=1)
+    result = close_day(app, day)
+    if not result.workday:
+        print(f"{day} is not a workday: nobody is missing.")
+        return 0
+    again = " (already closed; nothing new)" if result.already_closed else ""
+    print(f"{day} closed{again}: {len(result.missing)} missing"
+          + (f": {', '.join(result.missing)}" if result.missing else ""))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .days import day_status
+
+    app = _load(args)
+    day = args.date or _today(app)
+    people = day_status(app, day)
+    if args.json:
+        print(json.dumps({"date": day.isoformat(), "people": [p.as_json() for p in people]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    workday = "workday" if app.workdays.is_workday(day) else "not a workday"
+    print(f"{day} ({workday}), {len(people)} salespeople")
+    for p in people:
+        when = p.received_at.astimezone(app.tz).strftime("%H:%M") if p.received_at else "-"
+        print(f"  {p.region:<8} {p.name:<8} {p.email:<32} {p.status:<8} {when:<6} "
+              f"{' '.join(p.violations)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import collect, to_csv, to_json
+
+    app = _load(args)
+    if args.to < args.from_:
+        raise UserError(f"--to {args.to} is before --from {args.from_}")
+    data = collect(app, args.from_, args.to)
+    sys.stdout.write((to_json(data) + "\n") if args.format == "json" else to_csv(data))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.out), keep_running=args.keep_running, progress=_progress)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailflow", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Daily reports (日报) by mail, judged and recorded: fetch over IMAP, "
+                    "check deadline, copy and format rules, keep the record.",
+        epilog=EPILOG)
+    parser.add_argument("--config", default="settings.toml", metavar="PATH",
+                        help="settings file (default: ./settings.toml)")
+    parser.add_argument("--now", metavar="ISO-8601",
+                        help="the clock for this run, e.g. 2026-11-26T21:30+08:00")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str,
+            description: str = "") -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=description or help_,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("demo", cmd_demo, "run the whole pipeline on an embedded IMAP server and a seeded week",
+            "Starts an IMAP server in-process on a free loopback port, seeds a week of real "
+            "report mail for two regions (late, missing, wrong copy, gb2312, Outlook tables, "
+            "xlsx, corrections, replies, an unknown sender), runs poll and close-day through "
+            "the same code as production, and prints who did what.")
+    p.add_argument("--out", default="mailflow-demo", metavar="DIR",
+                   help="folder for the demo's database and status files (default: ./mailflow-demo)")
+    p.add_argument("--keep-running", action="store_true",
+                   help="leave the IMAP server up and print how to connect a mail client")
+
+    add("check-config", cmd_check_config, "validate settings, rules, roster and templates",
+        "Reads settings.toml, rules/, the roster CSV and templates/ and lists every problem "
+        "with its file, key or line, and the fix. Exit status 1 when anything is wrong.")
+
+    p = add("poll", cmd_poll, "fetch new mail from every mailbox and judge it",
+            "Reads every [[mailbox]] folder read-only (EXAMINE, BODY.PEEK), from where the "
+            "last poll stopped (by UID), records each mail before judging it, then judges "
+            "it. Safe to interrupt and rerun: nothing is lost or counted twice.")
+    p.add_argument("--once", action="store_true", help="fetch and process once, then exit")
+
+    p = add("ingest", cmd_ingest, "run the pipeline over .eml files, an mbox or a Maildir",
+            "Same pipeline as poll, for files: back-fills, or mail exported from a client. "
+            "The arrival time is taken from the topmost Received header.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, mbox file, Maildir or folder of .eml")
+
+    p = add("close-day", cmd_close_day, "judge a day: mark missing reports (idempotent)",
+            "After the deadline (and grace) of day D, every salesperson on the roster with no "
+            "report for D is marked missing. Running it again changes nothing.")
+    p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="the day (default: yesterday)")
+
+    p = add("status", cmd_status, "each salesperson's status for a day",
+            "on_time, late, missing or not_due for every salesperson on the roster that day, "
+            "with the first report's arrival time and the rule breaks.")
+    p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="the day (default: today)")
+    p.add_argument("--json", action="store_true", help="print JSON (the documented shape)")
+
+    p = add("export", cmd_export, "reports, violations and unreadable mail in a date range")
+    p.add_argument("--from", dest="from_", type=_date, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--to", type=_date, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--format", choices=("json", "csv"), default="json")
+    return parser
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose < 3:
+        logging.getLogger("imapclient").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        for p in exc.problems:
+            print(f"error: {p}", file=sys.stderr)
+        print("run `mailflow check-config` to see every problem.", file=sys.stderr)
+        return 1
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; what was recorded is kept, the next run goes on from there.",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""`mailflow check-config`: every problem in settings, rules, roster and templates."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, TemplateSyntaxError
+
+from .errors import ConfigError, Problem
+from .policy import load_policy
+from .roster import load_roster
+from .settings import Settings, load_settings
+
+
+def _templates(folder: Path) -> list[Problem]:
+    if not folder.is_dir():
+        return [Problem(str(folder), "(folder)", "does not exist",
+                        "point [company] templates at the templates folder")]
+    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=True)
+    problems = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in (".j2", ".html", ".txt", ".jinja"):
+            continue
+        name = str(path.relative_to(folder))
+        try:
+            env.get_template(name)
+        except TemplateSyntaxError as exc:
+            problems.append(Problem(str(path), f"line {exc.lineno}", exc.message or "syntax error",
+                                    "correct the Jinja2 syntax ({{ … }}, {% … %})"))
+    return problems
+
+
+def _secrets(settings: Settings) -> list[Problem]:
+    problems = []
+    for box in settings.mailboxes:
+        if box.password_env and box.password_env not in os.environ:
+            problems.append(Problem(str(settings.path), f"mailbox {box.name!r}.password_env",
+                                    f"environment variable {box.password_env} is not set",
+                                    f"export {box.password_env}=… (the mailbox password or 授权码)"))
+    smtp = settings.smtp
+    if smtp and smtp.username and smtp.password_env not in os.environ:
+        problems.append(Problem(str(settings.path), "smtp.password_env",
+                                f"environment variable {smtp.password_env} is not set",
+                                f"export {smtp.password_env}=…"))
+    return problems
+
+
+def check_config(path: Path) -> tuple[list[Problem], list[str]]:
+    """All problems (errors) and warnings; an empty problem list means ready to run."""
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        return exc.problems, []
+    problems: list[Problem] = []
+    for load, target in ((load_policy, settings.company.rules),
+                         (load_roster, settings.company.roster)):
+        try:
+            load(target)  # type: ignore[operator]
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    problems.extend(_templates(settings.company.templates))
+    problems.extend(_secrets(settings))
+    warnings = list(settings.warnings)
+    try:
+        roster = load_roster(settings.company.roster)
+        hr_people = roster.emails_with_role("hr")
+        for addr in settings.company.hr:
+            if hr_people and addr not in hr_people:
+                warnings.append(f"{settings.path}: company.hr lists {addr}, which is not on the "
+                                "roster with role hr")
+    except ConfigError:
+        pass
+    return problems, warnings

@@ -1,0 +1,184 @@
+"""The only imapclient user: connect, read a folder incrementally, raw bytes out.
+
+Mailboxes are only ever read: folders are opened with EXAMINE and bodies fetched with
+BODY.PEEK, so no flag changes. INTERNALDATE — when the company's server received the
+mail — comes back as an aware datetime.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from .errors import UserError
+from .rawmail import RawMail
+from .settings import Mailbox, is_loopback
+
+log = logging.getLogger(__name__)
+
+FETCH_BATCH = 200
+CLIENT_ID = {"name": "mailflow", "version": "0.1", "vendor": "mailflow"}
+
+
+class ImapError(Exception):
+    """A server or network problem while reading a mailbox; the message names it."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True)
+class Batch:
+    uidvalidity: int
+    mails: list[RawMail]
+    last_uid: int          # highest UID covered by this batch (state to save with it)
+    total: int             # how many new messages the folder had when the sync started
+
+
+def collapse(uids: list[int]) -> str:
+    """UIDs as an IMAP sequence set with ranges collapsed: 1:5,7,9:12.
+
+    imapclient joins message ids with commas; 100k sparse UIDs then make a command line
+    longer than servers accept.
+    """
+    if not uids:
+        raise ValueError("no UIDs")
+    ordered = sorted(set(uids))
+    parts: list[str] = []
+    start = prev = ordered[0]
+    for uid in ordered[1:]:
+        if uid == prev + 1:
+            prev = uid
+            continue
+        parts.append(f"{start}:{prev}" if prev != start else str(start))
+        start = prev = uid
+    parts.append(f"{start}:{prev}" if prev != start else str(start))
+    return ",".join(parts)
+
+
+def _tls_context(box: Mailbox) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if not box.verify_tls:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def connect(box: Mailbox, password: str) -> IMAPClient:
+    """Log in; TLS unless the host is loopback; the ID command where offered."""
+    if box.security == "none" and not is_loopback(box.host):
+        raise UserError(f"mailbox {box.name}: security = \"none\" is allowed only for a "
+                        f"loopback host, not {box.host}")
+    try:
+        client = IMAPClient(box.host, port=box.port, ssl=box.security == "ssl",
+                            ssl_context=_tls_context(box) if box.security == "ssl" else None,
+                            timeout=box.timeout)
+        # imapclient turns on imaplib's protocol debug output, which formats every
+        # response, bodies included; it costs most of the fetch time and is not wanted.
+        client._imap.debug = 0
+        client.normalise_times = False
+        sock = client.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if box.security == "starttls":
+            client.starttls(_tls_context(box))
+        client.login(box.username, password)
+        if b"ID" in client.capabilities():
+            # NetEase 163/126 answer "Unsafe Login" to SELECT from a client that has not
+            # identified itself.
+            client.id_(CLIENT_ID)
+    except LoginError as exc:
+        raise ImapError(f"mailbox {box.name}: login as {box.username} at {box.host} refused "
+                        f"({_text(exc)}); check the password in ${box.password_env} (NetEase and "
+                        "QQ want the 授权码, not the web password)") from None
+    except (OSError, IMAPClientError, ssl.SSLError) as exc:
+        raise ImapError(f"mailbox {box.name}: cannot reach {box.host}:{box.port} "
+                        f"({box.security}): {_text(exc)}") from None
+    return client
+
+
+def _text(exc: BaseException) -> str:
+    msg = str(exc)
+    return msg.decode(errors="replace") if isinstance(msg, bytes) else (msg or type(exc).__name__)
+
+
+def _internaldate(value: object) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # a server that sends no zone: IMAP says UTC is the fallback
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+    raise ImapError(f"server returned no INTERNALDATE ({value!r})")
+
+
+def _new_uids(client: IMAPClient, cursor: Cursor | None, uidvalidity: int,
+              since: date | None) -> list[int]:
+    if cursor is not None and cursor.uidvalidity == uidvalidity:
+        # `UID n:*` always returns the newest message even when its UID is below n.
+        found = client.search(["UID", f"{cursor.last_uid + 1}:*"])
+        return sorted(u for u in found if u > cursor.last_uid)
+    if since is not None:
+        return sorted(client.search(["SINCE", since]))
+    return sorted(client.search("ALL"))
+
+
+def fetch_new(client: IMAPClient, box: Mailbox, folder: str,
+              cursor: Cursor | None) -> Iterator[Batch]:
+    """Yield the folder's new mail in batches, oldest first.
+
+    A changed UIDVALIDITY (the folder was rebuilt) reads the whole folder again; the store
+    recognises what it already has by Message-ID, so nothing is duplicated or skipped.
+    """
+    try:
+        info = client.select_folder(folder, readonly=True)
+    except IMAPClientError as exc:
+        raise ImapError(f"mailbox {box.name}: folder {folder!r} cannot be opened: "
+                        f"{_text(exc)}") from None
+    uidvalidity = int(info[b"UIDVALIDITY"])
+    if cursor is not None and cursor.uidvalidity != uidvalidity:
+        log.warning("%s/%s: UIDVALIDITY changed %s → %s; reading the folder again",
+                    box.name, folder, cursor.uidvalidity, uidvalidity)
+    uids = _new_uids(client, cursor, uidvalidity, box.since if cursor is None or
+                     cursor.uidvalidity != uidvalidity else None)
+    if not uids:
+        last = cursor.last_uid if cursor and cursor.uidvalidity == uidvalidity else 0
+        yield Batch(uidvalidity, [], last, 0)
+        return
+    for i in range(0, len(uids), FETCH_BATCH):
+        chunk = uids[i:i + FETCH_BATCH]
+        yield Batch(uidvalidity, list(_fetch_chunk(client, box, folder, uidvalidity, chunk)),
+                    chunk[-1], len(uids))
+
+
+def _fetch_chunk(client: IMAPClient, box: Mailbox, folder: str, uidvalidity: int,
+                 chunk: list[int]) -> Iterator[RawMail]:
+    meta = client.fetch(collapse(chunk), ["RFC822.SIZE", "INTERNALDATE"])
+    cap = box.max_message_bytes
+    small = [u for u in chunk if u in meta and meta[u].get(b"RFC822.SIZE", 0) <= cap]
+    large = [u for u in chunk if u in meta and meta[u].get(b"RFC822.SIZE", 0) > cap]
+    bodies: dict[int, bytes] = {}
+    if small:
+        for uid, data in client.fetch(collapse(small), ["BODY.PEEK[]"]).items():
+            bodies[uid] = data.get(b"BODY[]") or b""
+    if large:
+        # Only the head of an oversized mail: headers and the text part come first, so the
+        # report is still read while a 50 MB attachment stays on the server.
+        for uid, data in client.fetch(collapse(large), [f"BODY.PEEK[]<0.{cap}>"]).items():
+            bodies[uid] = data.get(b"BODY[]<0>") or b""
+        log.info("%s/%s: %d message(s) over %d bytes fetched in part", box.name, folder,
+                 len(large), cap)
+    for uid in chunk:
+        if uid not in meta:
+            continue  # expunged between SEARCH and FETCH
+        size = int(meta[uid].get(b"RFC822.SIZE", 0))
+        yield RawMail(data=bodies.get(uid, b""), received_at=_internaldate(
+            meta[uid].get(b"INTERNALDATE")), mailbox=box.name, folder=folder,
+            uidvalidity=uidvalidity, uid=uid, size=size, truncated=uid in large)

@@ -1,0 +1,151 @@
+"""fetch → record → judge, for every mailbox folder or for files.
+
+Each batch of fetched mail is recorded, with the folder's new sync state, in one
+transaction before anything is judged: a crash loses nothing and refetches nothing twice.
+Each mail is then judged in its own transaction, and this is the one place that catches
+everything per mail: a failure rolls back, keeps the mail with its error, and goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from imapclient import IMAPClient
+from sqlalchemy import select
+
+from . import imap
+from .app import App
+from .judge import judge_mail
+from .rawmail import RawMail
+from .settings import Mailbox
+from .store import queries
+from .store.models import Mail
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Counts:
+    fetched: int = 0
+    new: int = 0
+    duplicates: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.kinds.items())) or "none"
+        codes = ", ".join(f"{k} {n}" for k, n in sorted(self.codes.items())) or "none"
+        return (f"{self.fetched} fetched, {self.new} new, {self.duplicates} already recorded; "
+                f"judged: {kinds}; rule breaks: {codes}")
+
+
+def record_batch(app: App, mails: Iterable[RawMail], counts: Counts,
+                 folder_state: tuple[str, str, int, int] | None = None) -> None:
+    now = app.now()
+    with app.db.begin() as session:
+        for raw in mails:
+            counts.fetched += 1
+            _, new = queries.record_raw(session, raw, now)
+            counts.new += new
+            counts.duplicates += not new
+        if folder_state is not None:
+            box, folder, uidvalidity, last_uid = folder_state
+            queries.save_folder_state(session, box, folder, uidvalidity, last_uid, now)
+
+
+def judge_pending(app: App, counts: Counts, progress: Progress = _quiet) -> None:
+    with app.db() as session:
+        ids = queries.pending_mail_ids(session)
+    ctx = app.context()
+    step = max(1, len(ids) // 10)
+    for n, mail_id in enumerate(ids, start=1):
+        try:
+            with app.db.begin() as session:
+                mail = session.get(Mail, mail_id)
+                if mail is None or mail.state != "received":
+                    continue
+                outcome = judge_mail(session, mail, ctx, app.now())
+            counts.kinds[outcome.kind] += 1
+            counts.codes.update(outcome.codes)
+        except Exception as exc:  # the per-mail boundary: keep the mail, record why, go on
+            log.exception("mail %s could not be judged", mail_id)
+            with app.db.begin() as session:
+                mail = session.get(Mail, mail_id)
+                if mail is not None:
+                    mail.state, mail.kind = "unparsed", "unparsed"
+                    mail.error = f"internal error while judging: {type(exc).__name__}: {exc}"
+            counts.kinds["unparsed"] += 1
+        if len(ids) > 20 and (n % step == 0 or n == len(ids)):
+            progress(f"  judged {n}/{len(ids)}")
+
+
+def poll_mailboxes(app: App, progress: Progress = _quiet) -> Counts:
+    """Fetch new mail from every configured mailbox folder, then judge it."""
+    counts = Counts()
+    for box in app.settings.mailboxes:
+        try:
+            client = imap.connect(box, box.password())
+        except imap.ImapError as exc:
+            counts.errors.append(str(exc))
+            progress(f"{box.name}: {exc}")
+            continue
+        try:
+            for folder in box.folders:
+                _poll_folder(app, client, box, folder, counts, progress)
+        except imap.ImapError as exc:
+            counts.errors.append(str(exc))
+            progress(str(exc))
+        except OSError as exc:
+            msg = f"mailbox {box.name}: connection lost: {exc}"
+            counts.errors.append(msg)
+            progress(msg)
+        finally:
+            try:
+                client.logout()
+            except Exception:  # the connection may already be gone; nothing to keep
+                pass
+    judge_pending(app, counts, progress)
+    return counts
+
+
+def _poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, counts: Counts,
+                 progress: Progress) -> None:
+    with app.db() as session:
+        state = queries.folder_state(session, box.name, folder)
+    cursor = imap.Cursor(state.uidvalidity, state.last_uid) if state else None
+    done = 0
+    for batch in imap.fetch_new(client, box, folder, cursor):
+        record_batch(app, batch.mails, counts, (box.name, folder, batch.uidvalidity, batch.last_uid))
+        done += len(batch.mails)
+        if batch.total:
+            progress(f"{box.name}/{folder}: fetched {done}/{batch.total}")
+
+
+def ingest(app: App, mails: Iterable[RawMail], progress: Progress = _quiet) -> Counts:
+    counts = Counts()
+    batch: list[RawMail] = []
+    for raw in mails:
+        batch.append(raw)
+        if len(batch) >= 200:
+            record_batch(app, batch, counts)
+            progress(f"recorded {counts.fetched}")
+            batch = []
+    if batch:
+        record_batch(app, batch, counts)
+    judge_pending(app, counts, progress)
+    return counts
+
+
+def unparsed(app: App) -> list[Mail]:
+    with app.db() as session:
+        return list(session.scalars(select(Mail).where(Mail.state == "unparsed")
+                                    .order_by(Mail.received_at)))

@@ -1,0 +1,1 @@
+"""The record: models, the database connection and migrations, small query functions."""

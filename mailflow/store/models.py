@@ -1,0 +1,114 @@
+"""SQLAlchemy models. Unique keys make every step idempotent: a mail, a location, a
+report, a violation and a day's close can each be written once only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, \
+    Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Mail(Base):
+    """Every fetched mail, recorded before it is judged, kept whether or not it parses."""
+
+    __tablename__ = "mails"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # received, processed, unparsed
+    kind: Mapped[str | None] = mapped_column(String(16))
+    from_addr: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    to_addrs: Mapped[list[str] | None] = mapped_column(JSON)
+    cc_addrs: Mapped[list[str] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[str] | None] = mapped_column(JSON)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed original bytes
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MailLocation(Base):
+    """Where a mail was seen: the same Message-ID in two mailboxes is one mail, two places."""
+
+    __tablename__ = "mail_locations"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"), index=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(300))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+
+
+class FolderState(Base):
+    __tablename__ = "folder_states"
+    __table_args__ = (UniqueConstraint("mailbox", "folder"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(300))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Report(Base):
+    """One version of a report. Corrections add rows; none is overwritten."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_person_day", "email", "report_date", "kind"),
+                      Index("ix_reports_day", "report_date", "kind"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(200))
+    supervisor: Mapped[str | None] = mapped_column(String(320))
+    report_date: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    subject: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    earned_status: Mapped[str] = mapped_column(String(16))  # this version judged alone
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    missing_sections: Mapped[list[str]] = mapped_column(JSON)
+
+
+class Violation(Base):
+    """A rule break, dated by the report date it concerns. `key` is its identity."""
+
+    __tablename__ = "violations"
+    __table_args__ = (Index("ix_violations_person_day", "email", "date"),
+                      Index("ix_violations_day_code", "date", "code"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    date: Mapped[date] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(8))  # day: re-judged per day; mail: stays
+    detail: Mapped[str] = mapped_column(Text, default="")
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mails.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DayClose(Base):
+    __tablename__ = "day_closes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    missing: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,67 @@
+"""Which days are workdays: China's statutory calendar with 调休, or a fixed week."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import chinese_calendar
+
+from .errors import UserError
+from .policy import WorkdayRules
+
+
+class Workdays:
+    def __init__(self, rules: WorkdayRules) -> None:
+        self.rules = rules
+
+    def _statutory(self, day: date) -> tuple[bool, bool]:
+        """(is a statutory workday, is a statutory holiday) for the day."""
+        try:
+            return chinese_calendar.is_workday(day), chinese_calendar.is_holiday(day) and \
+                chinese_calendar.get_holiday_detail(day)[1] is not None
+        except NotImplementedError:
+            raise UserError(
+                f"the statutory calendar does not know {day.year} yet (the chinesecalendar "
+                f"package covers the years its release knows). Upgrade it with "
+                f"`pip install -U chinesecalendar`, or set week = \"mon-fri\" in "
+                f"rules/workdays.toml and list that year's holidays under days_off.") from None
+
+    def is_workday(self, day: date) -> bool:
+        r = self.rules
+        if day in r.extra_workdays:
+            return True
+        if day in r.days_off:
+            return False
+        if r.week == "statutory":
+            return self._statutory(day)[0]
+        weekday_ok = day.weekday() < (6 if r.week == "mon-sat" else 5)
+        if not r.statutory_holidays:
+            return weekday_ok
+        statutory_workday, holiday = self._statutory(day)
+        if holiday:
+            return False
+        return weekday_ok or statutory_workday
+
+    def is_holiday(self, day: date) -> bool:
+        """A named statutory holiday (春节, 国庆 …), not an ordinary weekend."""
+        return self._statutory(day)[1]
+
+    def workdays_between(self, start: date, end: date) -> list[date]:
+        """Workdays in [start, end]."""
+        out, day = [], start
+        while day <= end:
+            if self.is_workday(day):
+                out.append(day)
+            day += timedelta(days=1)
+        return out
+
+    def workdays_back(self, day: date, n: int) -> date:
+        """The day n workdays before `day` (excluding `day` itself)."""
+        count, cur = 0, day
+        for _ in range(400):
+            cur -= timedelta(days=1)
+            if self.is_workday(cur):
+                count += 1
+                if count >= n:
+                    return cur
+        return cur
