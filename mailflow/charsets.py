@@ -9,7 +9,7 @@ cannot be decoded is reported, never dropped silently.
 from __future__ import annotations
 
 import codecs
-from email.header import decode_header
+from email.header import Header, decode_header
 
 # Labels whose bytes are, in practice, GBK or GB18030.
 _SUPERSETS = {
@@ -65,11 +65,31 @@ def unescape_8bit(value: str) -> bytes | None:
     return value.encode("ascii", "surrogateescape")
 
 
-def decode_header_value(value: str | None, warnings: list[str] | None = None) -> str:
+def raw_header(value: str | Header | None) -> str:
+    """A header as text, with raw 8-bit bytes kept as surrogate escapes.
+
+    The email package hands out a header holding 8-bit bytes as a Header object whose
+    str() has already replaced them with U+FFFD; the bytes are taken back from it here.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, Header):
+        out = []
+        for chunk, charset in decode_header(value):
+            if isinstance(chunk, bytes):
+                out.append(chunk.decode("ascii", "surrogateescape") if charset in
+                           (None, "unknown-8bit") else str(Header(chunk, charset)))
+            else:
+                out.append(chunk)
+        return "".join(out)
+    return str(value)
+
+
+def decode_header_value(value: str | Header | None, warnings: list[str] | None = None) -> str:
     """RFC 2047 words (also inside quotes, also split mid-character) and raw 8-bit bytes."""
     if value is None:
         return ""
-    value = str(value)
+    value = raw_header(value)
     raw = unescape_8bit(value)
     if raw is not None:
         text, warn = decode_bytes(raw, None)

@@ -16,6 +16,8 @@ from datetime import date, datetime, timezone
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.imapclient import seq_to_parenstr_upper
+from imapclient.response_parser import parse_fetch_response
 
 from .errors import UserError
 from .rawmail import RawMail
@@ -66,21 +68,41 @@ def collapse(uids: list[int]) -> str:
     return ",".join(parts)
 
 
+class Client(IMAPClient):
+    """IMAPClient with a FETCH that takes a collapsed UID set.
+
+    IMAPClient.fetch joins ids with commas and, since 3.x, filters the answer by
+    int(each id), so a range string such as "1:500,700" cannot be passed to it.
+    """
+
+    def fetch_uids(self, uids: list[int], data: list[str]) -> dict[int, dict[bytes, object]]:
+        if not uids:
+            return {}
+        tag = self._imap._command("UID", "FETCH", collapse(uids), seq_to_parenstr_upper(data))
+        typ, resp = self._imap._command_complete("FETCH", tag)
+        self._checkok("fetch", typ, resp)
+        typ, resp = self._imap._untagged_response(typ, resp, "FETCH")
+        parsed = parse_fetch_response(resp, self.normalise_times, True)
+        wanted = set(uids)
+        # Unsolicited FETCH responses for other messages are dropped.
+        return {uid: parsed[uid] for uid in parsed if uid in wanted}
+
+
 def _tls_context(box: Mailbox) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
+    ctx = ssl.create_default_context(cafile=box.ca_file)
     if not box.verify_tls:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
 
 
-def connect(box: Mailbox, password: str) -> IMAPClient:
+def connect(box: Mailbox, password: str) -> Client:
     """Log in; TLS unless the host is loopback; the ID command where offered."""
     if box.security == "none" and not is_loopback(box.host):
         raise UserError(f"mailbox {box.name}: security = \"none\" is allowed only for a "
                         f"loopback host, not {box.host}")
     try:
-        client = IMAPClient(box.host, port=box.port, ssl=box.security == "ssl",
+        client = Client(box.host, port=box.port, ssl=box.security == "ssl",
                             ssl_context=_tls_context(box) if box.security == "ssl" else None,
                             timeout=box.timeout)
         # imapclient turns on imaplib's protocol debug output, which formats every
@@ -130,7 +152,7 @@ def _new_uids(client: IMAPClient, cursor: Cursor | None, uidvalidity: int,
     return sorted(client.search("ALL"))
 
 
-def fetch_new(client: IMAPClient, box: Mailbox, folder: str,
+def fetch_new(client: Client, box: Mailbox, folder: str,
               cursor: Cursor | None) -> Iterator[Batch]:
     """Yield the folder's new mail in batches, oldest first.
 
@@ -158,20 +180,20 @@ def fetch_new(client: IMAPClient, box: Mailbox, folder: str,
                     chunk[-1], len(uids))
 
 
-def _fetch_chunk(client: IMAPClient, box: Mailbox, folder: str, uidvalidity: int,
+def _fetch_chunk(client: Client, box: Mailbox, folder: str, uidvalidity: int,
                  chunk: list[int]) -> Iterator[RawMail]:
-    meta = client.fetch(collapse(chunk), ["RFC822.SIZE", "INTERNALDATE"])
+    meta = client.fetch_uids(chunk, ["RFC822.SIZE", "INTERNALDATE"])
     cap = box.max_message_bytes
     small = [u for u in chunk if u in meta and meta[u].get(b"RFC822.SIZE", 0) <= cap]
     large = [u for u in chunk if u in meta and meta[u].get(b"RFC822.SIZE", 0) > cap]
     bodies: dict[int, bytes] = {}
     if small:
-        for uid, data in client.fetch(collapse(small), ["BODY.PEEK[]"]).items():
+        for uid, data in client.fetch_uids(small, ["BODY.PEEK[]"]).items():
             bodies[uid] = data.get(b"BODY[]") or b""
     if large:
         # Only the head of an oversized mail: headers and the text part come first, so the
         # report is still read while a 50 MB attachment stays on the server.
-        for uid, data in client.fetch(collapse(large), [f"BODY.PEEK[]<0.{cap}>"]).items():
+        for uid, data in client.fetch_uids(large, [f"BODY.PEEK[]<0.{cap}>"]).items():
             bodies[uid] = data.get(b"BODY[]<0>") or b""
         log.info("%s/%s: %d message(s) over %d bytes fetched in part", box.name, folder,
                  len(large), cap)

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from email.message import Message
 from email.policy import compat32
 
-from .charsets import decode_bytes, decode_header_value, unescape_8bit
+from .charsets import decode_bytes, decode_header_value, raw_header, unescape_8bit
 from .htmltext import html_to_text
 from .xlsxtext import XlsxRefused, xlsx_to_text
 
@@ -75,7 +75,7 @@ _ADDR = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;
 def _addresses(msg: Message, name: str, warnings: list[str]) -> list[tuple[str, str]]:
     values = msg.get_all(name) or []
     out: list[tuple[str, str]] = []
-    for display, addr in email.utils.getaddresses([str(v) for v in values]):
+    for display, addr in email.utils.getaddresses([raw_header(v) for v in values]):
         raw_addr = unescape_8bit(addr)
         if raw_addr is not None:
             addr = decode_bytes(raw_addr, None)[0]
@@ -204,7 +204,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     if not senders:
         raw_from = msg.get("From")
         raise ParseError("no From header" if raw_from is None
-                         else f"From header has no valid address: {str(raw_from)[:120]!r}")
+                         else f"From header has no valid address: {raw_header(raw_from)[:120]!r}")
     from_name, from_addr = senders[0]
     try:
         plain, html, attachments, xlsx = _walk(msg, warnings)
@@ -215,22 +215,22 @@ def parse_mail(raw: bytes) -> ParsedMail:
     if xlsx:
         body = (body + "\n\n" + "\n\n".join(xlsx)).strip()
     return ParsedMail(
-        message_id=clean_message_id(msg.get("Message-ID")),
+        message_id=clean_message_id(raw_header(msg.get("Message-ID"))),
         subject=decode_header_value(msg.get("Subject"), warnings),
         from_name=from_name,
         from_addr=from_addr,
         to=tuple(a for _, a in _addresses(msg, "To", warnings)),
         cc=tuple(a for _, a in _addresses(msg, "Cc", warnings)),
         date=_date(msg),
-        in_reply_to=clean_message_id(msg.get("In-Reply-To")),
+        in_reply_to=clean_message_id(raw_header(msg.get("In-Reply-To"))),
         body=body,
         attachments=tuple(attachments),
-        auth_results=tuple(" ".join(str(v).split()) for v in
+        auth_results=tuple(" ".join(raw_header(v).split()) for v in
                            (msg.get_all("Authentication-Results") or [])),
-        auto_submitted=str(msg.get("Auto-Submitted") or "").strip().lower(),
-        precedence=str(msg.get("Precedence") or "").strip().lower(),
+        auto_submitted=raw_header(msg.get("Auto-Submitted")).strip().lower(),
+        precedence=raw_header(msg.get("Precedence")).strip().lower(),
         content_type=msg.get_content_type(),
-        other_headers={k: str(msg.get(k)) for k in ("X-Autoreply", "X-Autorespond",
+        other_headers={k: raw_header(msg.get(k)) for k in ("X-Autoreply", "X-Autorespond",
                                                      "X-Auto-Response-Suppress", "Return-Path")
                        if msg.get(k) is not None},
         warnings=tuple(warnings),

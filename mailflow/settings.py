@@ -33,6 +33,7 @@ class Mailbox:
     timeout: float = 30.0
     max_message_bytes: int = 10 * 1024 * 1024
     verify_tls: bool = True
+    ca_file: str | None = None
 
     def password(self) -> str:
         return read_secret(self.password_env, f"[[mailbox]] {self.name!r} password_env")
@@ -48,6 +49,7 @@ class Smtp:
     sender: str
     timeout: float = 30.0
     verify_tls: bool = True
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,15 @@ def _read_server(t: TableReader, kind: str, label: str, warnings: list[str],
         warnings.append(f"{t.file}: {t.prefix}.verify_tls = false: TLS certificates of "
                         f"{host} are not checked ({label})")
     timeout = t.get("timeout", float, 30.0) or 30.0
+    ca_file = t.get("ca_file", str, None)
+    if ca_file:
+        ca_path = _resolve(Path(t.file).parent, ca_file)
+        if not ca_path.is_file():
+            t.problem("ca_file", f"{ca_path} does not exist",
+                      "name the PEM file of the CA that signed the server's certificate")
+        ca_file = str(ca_path)
     return {"host": host, "port": port, "security": security, "verify_tls": verify is not False,
-            "timeout": timeout}
+            "timeout": timeout, "ca_file": ca_file}
 
 
 def load_settings(path: Path) -> Settings:

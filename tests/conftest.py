@@ -1,0 +1,143 @@
+"""Shared fixtures: a project folder with settings and roster, the CLI, real servers."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mailflow.cli import main  # noqa: E402
+from mailflow.embedded import EmbeddedImap  # noqa: E402
+from servers import Dovecot  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIL = Path(__file__).resolve().parent / "mail"
+
+ROSTER = """\
+email,name,role,region,supervisor,start_date,end_date,probation
+hr@example.com,人事部,hr,,,2024-01-01,,no
+gm@example.com,王总,management,,,2024-01-01,,no
+qian.zg@example.com,钱主管,supervisor,华东,,2024-01-01,,no
+sun.zg@example.com,孙主管,supervisor,华南,,2024-01-01,,no
+feng.zhe@example.com,冯喆,sales,华东,qian.zg@example.com,2025-01-01,,no
+han.mei@example.com,韩梅,sales,华东,qian.zg@example.com,2025-01-01,,no
+zhao.lei@example.com,赵磊,sales,华东,qian.zg@example.com,2025-01-01,2026-11-24,no
+zhao.lei@example.com,赵磊,sales,华南,sun.zg@example.com,2026-11-25,,no
+li.na@example.com,李娜,sales,华南,sun.zg@example.com,2026-11-25,,yes
+"""
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Project:
+    root: Path
+    mailboxes: list[str] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Path:
+        return self.root / "settings.toml"
+
+    def write_settings(self, extra: str = "", *, database: str | None = None) -> None:
+        db = database or "sqlite:///mailflow.db"
+        self.settings.write_text(f"""\
+[company]
+name = "示例销售有限公司"
+timezone = "Asia/Shanghai"
+roster = "roster.csv"
+hr = ["hr@example.com"]
+management = ["gm@example.com"]
+authserv_ids = ["mx.example.com"]
+rules = "rules"
+templates = "templates"
+
+[database]
+url = "{db}"
+{''.join(self.mailboxes)}
+{extra}
+""", encoding="utf-8")
+
+    def add_mailbox(self, name: str, port: int, user: str, *, security: str = "none",
+                    folders: tuple[str, ...] = ("INBOX",), extra: str = "") -> None:
+        env = f"MAILFLOW_TEST_{name.upper()}_PASSWORD"
+        folder_list = ", ".join(f'"{f}"' for f in folders)
+        self.mailboxes.append(f"""
+[[mailbox]]
+name = "{name}"
+host = "127.0.0.1"
+port = {port}
+security = "{security}"
+username = "{user}"
+password_env = "{env}"
+folders = [{folder_list}]
+timeout = 10
+{extra}
+""")
+        self.write_settings()
+
+    def cli(self, *args: str, now: str | None = None) -> Result:
+        argv = ["--config", str(self.settings)]
+        if now:
+            argv += ["--now", now]
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main([*argv, *args])
+        return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    p = Project(tmp_path)
+    p.write_settings()
+    return p
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Dovecot:
+    server = Dovecot()
+    for user in ("hr@example.com", "qian.zg@example.com", "sun.zg@example.com",
+                 "reports@example.com"):
+        server.add_user(user, "secret-" + user.split("@")[0])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded() -> EmbeddedImap:
+    server = EmbeddedImap().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, user in (("HR", "hr"), ("SUP", "qian.zg"), ("SUN", "sun.zg"), ("ALT", "hr"),
+                       ("REPORTS", "reports")):
+        monkeypatch.setenv(f"MAILFLOW_TEST_{name}_PASSWORD", f"secret-{user}")
+
+
+def read_mail(name: str) -> bytes:
+    return (MAIL / name).read_bytes()
+
+
+# The host's own zone is deliberately far from the company's: nothing may depend on it.
+os.environ["TZ"] = "America/Los_Angeles"
+time.tzset()

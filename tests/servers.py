@@ -1,0 +1,189 @@
+"""Real servers for the tests: a private Dovecot on loopback ports, and helpers to put
+mail into any IMAP server the way a delivering MTA would (APPEND with INTERNALDATE)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+from mailflow.embedded import free_port
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+
+CONF = """\
+base_dir = {root}/run
+state_dir = {root}/state
+instance_name = mailflow-test-{port}
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = {internal}
+default_login_user = {login}
+mail_location = maildir:{root}/mail/%u
+first_valid_uid = 0
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {ssl_port}
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+"""
+
+
+def make_cert(folder: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1 and localhost; also the CA to trust."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert
+
+
+def wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def dovecot_root() -> Path:
+    """A fresh folder that Dovecot's unprivileged processes can reach (pytest's own
+    temporary folders are private to the user that runs the tests)."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="mailflow-dovecot-"))
+    os.chmod(root, 0o755)
+    return root
+
+
+@dataclass
+class Dovecot:
+    root: Path = field(default_factory=dovecot_root)
+    port: int = 0
+    ssl_port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    users: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cert(self) -> Path:
+        return self.root / "cert.pem"
+
+    def start(self) -> "Dovecot":
+        if not os.path.exists(DOVECOT):
+            raise RuntimeError("Dovecot is not installed: run scripts/test.sh, which installs "
+                               "Debian's dovecot-imapd, or `apt-get install dovecot-imapd`")
+        self.root.mkdir(parents=True, exist_ok=True)
+        for sub in ("run", "state", "mail"):
+            (self.root / sub).mkdir(exist_ok=True)
+        if not self.cert.exists():
+            make_cert(self.root)
+        self.port = self.port or free_port()
+        self.ssl_port = self.ssl_port or free_port()
+        if os.geteuid() == 0:
+            # Dovecot will not run mail processes as root; mail is owned by nobody.
+            uid, gid, internal, login = 65534, 65534, "dovecot", "dovenull"
+            os.chmod(self.root, 0o755)
+            os.chmod(self.root / "mail", 0o777)
+        else:
+            uid, gid = os.getuid(), os.getgid()
+            import pwd
+            internal = login = pwd.getpwuid(uid).pw_name
+        conf = self.root / "dovecot.conf"
+        conf.write_text(CONF.format(root=self.root, port=self.port, ssl_port=self.ssl_port,
+                                    uid=uid, gid=gid, internal=internal, login=login))
+        self._write_passwd()
+        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_port(self.port)
+            wait_port(self.ssl_port)
+        except RuntimeError:
+            self.stop()
+            log = (self.root / "dovecot.log").read_text(errors="replace") if \
+                (self.root / "dovecot.log").exists() else ""
+            raise RuntimeError(f"Dovecot did not start: {log[-2000:]}") from None
+        return self
+
+    def _write_passwd(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        lines = [f"{u}:{{PLAIN}}{p}::::::" for u, p in self.users.items()]
+        (self.root / "passwd").write_text("\n".join(lines) + "\n")
+
+    def add_user(self, name: str, password: str) -> None:
+        self.users[name] = password
+        self._write_passwd()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def imap_login(host: str, port: int, user: str, password: str) -> IMAPClient:
+    client = IMAPClient(host, port=port, ssl=False, timeout=15)
+    client._imap.debug = 0
+    client.login(user, password)
+    return client
+
+
+def deliver(client: IMAPClient, folder: str, raw: bytes, received: datetime) -> int:
+    """APPEND a mail with the INTERNALDATE a delivering server would have given it."""
+    if received.tzinfo is None:
+        raise ValueError("received must be aware")
+    if not client.folder_exists(folder):
+        client.create_folder(folder)
+    resp = client.append(folder, raw, (), received)
+    text = resp.decode() if isinstance(resp, bytes) else str(resp)
+    try:
+        return int(text.split("APPENDUID", 1)[1].split()[1].rstrip("]"))
+    except (IndexError, ValueError):
+        return 0

@@ -1,0 +1,92 @@
+import pytest
+
+from conftest import read_mail
+from mailflow.parse import ParseError, clean_message_id, parse_mail, strip_quotes_and_signature
+
+CLIENTS = {
+    "clients/foxmail-gbk-bytes-labelled-gb2312.eml": ("日报-蒋镕-9月8日", "蒋镕"),
+    "clients/mutt-gbk-8bit.eml": ("工作日报 2026-09-08 冯喆", "冯喆"),
+    "clients/outlook-html-table-only.eml": ("日报 2026/09/08", "沈洁"),
+    "clients/qqmail-with-quoted-original.eml": ("日报9.8", "韩梅"),
+    "clients/iphone-signature.eml": ("Daily report 20260908", "杨帆"),
+    "clients/coremail-163-utf8.eml": ("日报 2026-09-08", "朱琳"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLIENTS))
+def test_real_clients_decode_without_loss(name):
+    mail = parse_mail(read_mail(name))
+    subject, sender = CLIENTS[name]
+    assert mail.subject == subject
+    assert mail.from_name == sender
+    assert "\ufffd" not in mail.body
+    assert mail.warnings == ()
+    assert mail.to == ("qian.zg@sample-corp.cn",)
+    assert mail.cc == ("hr@sample-corp.cn",)
+
+
+def test_gbk_only_characters_survive_in_body():
+    assert "镕鑫电子" in parse_mail(read_mail("clients/foxmail-gbk-bytes-labelled-gb2312.eml")).body
+    assert "镕鑫电子" in parse_mail(read_mail("clients/mutt-gbk-8bit.eml")).body
+
+
+def test_qq_quoted_original_is_not_part_of_report():
+    body = parse_mail(read_mail("clients/qqmail-with-quoted-original.eml")).body
+    assert "原始邮件" not in body
+    assert "这是前一天的日报" not in body
+    assert body.rstrip().endswith("回访瑞丰科技，准备报价单。")
+
+
+def test_iphone_signature_removed():
+    body = parse_mail(read_mail("clients/iphone-signature.eml")).body
+    assert "发自我的iPhone" not in body
+
+
+def test_outlook_table_becomes_label_value_lines():
+    body = parse_mail(read_mail("clients/outlook-html-table-only.eml")).body
+    assert "今日工作：整理客户档案" in body
+    assert "销售额：￥12,800.00" in body
+    assert "华东区销售部" not in body  # the signature under the table
+
+
+def test_outlook_original_message_and_gmail_wrote_blocks_cut():
+    assert "999999" not in parse_mail(read_mail("outlook_original_message.eml")).body
+    body = parse_mail(read_mail("gmail_on_wrote.eml")).body
+    assert "777" not in body and "wrote:" not in body
+
+
+def test_split_encoded_word_and_8bit_header():
+    assert parse_mail(read_mail("split_encoded_word.eml")).subject == "工作日报 冯喆"
+    mail = parse_mail(read_mail("eightbit_header_no_charset.eml"))
+    assert mail.subject == "日报 11-26 冯喆"
+    assert mail.from_name == "冯喆"
+    assert "拜访镕鑫" in mail.body
+
+
+def test_rfc2231_filename_and_xlsx_content():
+    mail = parse_mail(read_mail("xlsx_report.eml"))
+    assert [a.filename for a in mail.attachments] == ["日报 11月26日.xlsx"]
+    assert "销售额：1.2万" in mail.body
+    assert "明日计划：跟进报价单" in mail.body
+
+
+def test_no_from_is_a_parse_error():
+    with pytest.raises(ParseError, match="no From"):
+        parse_mail(read_mail("no_from_unparseable.eml"))
+
+
+def test_empty_bytes_are_a_parse_error():
+    with pytest.raises(ParseError):
+        parse_mail(b"")
+
+
+def test_message_id_cleaning():
+    assert clean_message_id(" <abc@x> ") == "abc@x"
+    assert clean_message_id("abc@x") == "abc@x"
+    assert clean_message_id("") is None
+    assert parse_mail(read_mail("no_message_id.eml")).message_id is None
+
+
+def test_signature_line_with_sender_name_cut():
+    text = "【明日计划】\n报价\n\n\n蒋镕\n"
+    assert strip_quotes_and_signature(text, "蒋镕").endswith("报价")
