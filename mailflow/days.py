@@ -45,13 +45,13 @@ def close_day(app: App, day: date) -> CloseResult:
     """Mark `missing` for every salesperson with no report on a workday. Idempotent."""
     now = app.now()
     ctx = app.context()
+    if not app.workdays.is_workday(day):
+        return CloseResult(day, False, False, ())
     due = deadline_for(day, ctx)
     if now <= due:
         raise UserError(f"{day} cannot be closed before its deadline "
                         f"({due.astimezone(app.tz):%Y-%m-%d %H:%M %Z}); it is now "
                         f"{now.astimezone(app.tz):%Y-%m-%d %H:%M %Z}")
-    if not app.workdays.is_workday(day):
-        return CloseResult(day, False, False, ())
     missing: list[str] = []
     with app.db.begin() as session:
         already = queries.day_closed(session, day) is not None

@@ -25,7 +25,6 @@ from .settings import Mailbox, is_loopback
 
 log = logging.getLogger(__name__)
 
-FETCH_BATCH = 200
 CLIENT_ID = {"name": "mailflow", "version": "0.1", "vendor": "mailflow"}
 
 
@@ -174,8 +173,8 @@ def fetch_new(client: Client, box: Mailbox, folder: str,
         last = cursor.last_uid if cursor and cursor.uidvalidity == uidvalidity else 0
         yield Batch(uidvalidity, [], last, 0)
         return
-    for i in range(0, len(uids), FETCH_BATCH):
-        chunk = uids[i:i + FETCH_BATCH]
+    for i in range(0, len(uids), box.fetch_batch):
+        chunk = uids[i:i + box.fetch_batch]
         yield Batch(uidvalidity, list(_fetch_chunk(client, box, folder, uidvalidity, chunk)),
                     chunk[-1], len(uids))
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from imapclient import IMAPClient
 from sqlalchemy import select
 
-from . import imap
+from . import faults, imap
 from .app import App
 from .judge import judge_mail
 from .rawmail import RawMail
@@ -60,6 +60,8 @@ def record_batch(app: App, mails: Iterable[RawMail], counts: Counts,
         if folder_state is not None:
             box, folder, uidvalidity, last_uid = folder_state
             queries.save_folder_state(session, box, folder, uidvalidity, last_uid, now)
+        faults.point("before-commit")
+    faults.point("after-commit")
 
 
 def judge_pending(app: App, counts: Counts, progress: Progress = _quiet) -> None:
@@ -74,6 +76,7 @@ def judge_pending(app: App, counts: Counts, progress: Progress = _quiet) -> None
                 if mail is None or mail.state != "received":
                     continue
                 outcome = judge_mail(session, mail, ctx, app.now())
+                faults.point("judge")
             counts.kinds[outcome.kind] += 1
             counts.codes.update(outcome.codes)
         except Exception as exc:  # the per-mail boundary: keep the mail, record why, go on

@@ -34,6 +34,7 @@ class Mailbox:
     max_message_bytes: int = 10 * 1024 * 1024
     verify_tls: bool = True
     ca_file: str | None = None
+    fetch_batch: int = 200
 
     def password(self) -> str:
         return read_secret(self.password_env, f"[[mailbox]] {self.name!r} password_env")
@@ -205,10 +206,15 @@ def load_settings(path: Path) -> Settings:
                 t.problem("since", f"{since_s!r} is not a date", 'write since = "YYYY-MM-DD"')
         folders = tuple(t.str_list("folders", ["INBOX"]))
         max_bytes = t.get("max_message_bytes", int, 10 * 1024 * 1024) or 10 * 1024 * 1024
+        fetch_batch = t.get("fetch_batch", int, 200) or 200
+        if fetch_batch < 1 or fetch_batch > 5000:
+            t.problem("fetch_batch", f"is {fetch_batch}", "use 1 to 5000 messages per FETCH")
+            fetch_batch = 200
         mailboxes.append(Mailbox(
             name=name, username=t.get("username", str, "", required=True) or "",
             password_env=t.get("password_env", str, "", required=True) or "",
             folders=folders or ("INBOX",), since=since, max_message_bytes=max_bytes,
+            fetch_batch=fetch_batch,
             **server))  # type: ignore[arg-type]
         t.finish()
 

@@ -30,9 +30,9 @@ qian.zg@example.com,钱主管,supervisor,华东,,2024-01-01,,no
 sun.zg@example.com,孙主管,supervisor,华南,,2024-01-01,,no
 feng.zhe@example.com,冯喆,sales,华东,qian.zg@example.com,2025-01-01,,no
 han.mei@example.com,韩梅,sales,华东,qian.zg@example.com,2025-01-01,,no
-zhao.lei@example.com,赵磊,sales,华东,qian.zg@example.com,2025-01-01,2026-11-24,no
-zhao.lei@example.com,赵磊,sales,华南,sun.zg@example.com,2026-11-25,,no
-li.na@example.com,李娜,sales,华南,sun.zg@example.com,2026-11-25,,yes
+zhao.lei@example.com,赵磊,sales,华东,qian.zg@example.com,2025-01-01,2026-11-17,no
+zhao.lei@example.com,赵磊,sales,华南,sun.zg@example.com,2026-11-18,,no
+li.na@example.com,李娜,sales,华南,sun.zg@example.com,2026-11-18,,yes
 """
 
 
@@ -109,11 +109,14 @@ def project(tmp_path: Path) -> Project:
     return p
 
 
+TEST_USERS = ("hr@example.com", "qian.zg@example.com", "sun.zg@example.com",
+              "reports@example.com")
+
+
 @pytest.fixture(scope="session")
 def dovecot() -> Dovecot:
     server = Dovecot()
-    for user in ("hr@example.com", "qian.zg@example.com", "sun.zg@example.com",
-                 "reports@example.com"):
+    for user in TEST_USERS:
         server.add_user(user, "secret-" + user.split("@")[0])
     server.start()
     yield server
@@ -123,6 +126,8 @@ def dovecot() -> Dovecot:
 @pytest.fixture(scope="session")
 def embedded() -> EmbeddedImap:
     server = EmbeddedImap().start()
+    for user in TEST_USERS:
+        server.add_user(user, "secret-" + user.split("@")[0])
     yield server
     server.stop()
 
@@ -141,3 +146,12 @@ def read_mail(name: str) -> bytes:
 # The host's own zone is deliberately far from the company's: nothing may depend on it.
 os.environ["TZ"] = "America/Los_Angeles"
 time.tzset()
+
+
+def report(client: str = "mutt", **kw: object) -> bytes:
+    """A report mail as `client` writes it; keywords override the default draft."""
+    from mail.make_cases import draft
+
+    from mailflow.clientmail import write
+
+    return write(client, draft(**kw))

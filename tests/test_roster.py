@@ -15,11 +15,11 @@ def write(tmp_path, text):
 
 def test_effective_dates(tmp_path):
     roster = load_roster(write(tmp_path, ROSTER))
-    assert roster.person("zhao.lei@example.com", date(2026, 11, 24)).region == "华东"
-    assert roster.person("ZHAO.LEI@example.com", date(2026, 11, 25)).region == "华南"
-    assert roster.person("li.na@example.com", date(2026, 11, 24)) is None
-    assert roster.person("li.na@example.com", date(2026, 11, 25)).probation is True
-    assert {p.email for p in roster.on(date(2026, 11, 24), "sales")} == {
+    assert roster.person("zhao.lei@example.com", date(2026, 11, 17)).region == "华东"
+    assert roster.person("ZHAO.LEI@example.com", date(2026, 11, 18)).region == "华南"
+    assert roster.person("li.na@example.com", date(2026, 11, 17)) is None
+    assert roster.person("li.na@example.com", date(2026, 11, 18)).probation is True
+    assert {p.email for p in roster.on(date(2026, 11, 17), "sales")} == {
         "feng.zhe@example.com", "han.mei@example.com", "zhao.lei@example.com"}
 
 
