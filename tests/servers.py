@@ -26,6 +26,7 @@ instance_name = mailflow-test-{port}
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 protocols = imap
+imap_id_log = *
 listen = 127.0.0.1
 ssl = yes
 ssl_cert = <{root}/cert.pem

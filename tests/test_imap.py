@@ -1,0 +1,188 @@
+"""imap.py against the private Dovecot: TLS, read-only, UIDVALIDITY, size cap, since,
+errors a user can act on, and a poll killed with SIGKILL at each step then rerun."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from conftest import report
+from mailflow.imap import collapse
+from servers import deliver, imap_login
+
+CST = timezone(timedelta(hours=8))
+
+
+def folder() -> str:
+    return "T" + uuid.uuid4().hex[:8]
+
+
+def hr_client(server):
+    return imap_login("127.0.0.1", server.port, "hr@example.com", "secret-hr")
+
+
+def put(server, name: str, mails: list[tuple[bytes, datetime]]) -> None:
+    client = hr_client(server)
+    for raw, when in mails:
+        deliver(client, name, raw, when)
+    client.logout()
+
+
+def mails_in_db(project) -> list[tuple]:
+    engine = create_engine(f"sqlite:///{project.root / 'mailflow.db'}")
+    with engine.connect() as conn:
+        return list(conn.execute(text("select message_id, state from mails order by id")))
+
+
+def n_reports(project) -> int:
+    engine = create_engine(f"sqlite:///{project.root / 'mailflow.db'}")
+    with engine.connect() as conn:
+        return conn.execute(text("select count(*) from reports")).scalar_one()
+
+
+def day_mails(n: int, day: int = 19, tag: str = "") -> list[tuple[bytes, datetime]]:
+    out = []
+    for i in range(n):
+        when = datetime(2026, 11, day, 19, 0, tzinfo=CST) + timedelta(minutes=i)
+        out.append((report(message_id=f"m{i}{tag}@example.com", date=when,
+                           subject=f"工作日报 2026-11-{day}"), when))
+    return out
+
+
+def test_collapse_ranges():
+    assert collapse([5, 1, 2, 3, 9, 10, 7]) == "1:3,5,7,9:10"
+    assert collapse([42]) == "42"
+    sparse = list(range(1, 200_000, 2))
+    assert len(collapse(sparse).split(",")) == 100_000
+    assert collapse(list(range(1, 100_001))) == "1:100000"
+
+
+@pytest.mark.parametrize("security,port_attr", [("ssl", "ssl_port"), ("starttls", "port")])
+def test_tls_with_the_servers_ca(project, passwords, dovecot, security, port_attr):
+    name = folder()
+    put(dovecot, name, day_mails(2))
+    project.add_mailbox("hr", getattr(dovecot, port_attr), "hr@example.com", security=security,
+                        folders=(name,), extra=f'ca_file = "{dovecot.cert}"')
+    # The certificate names 127.0.0.1, so the host is given as an address here.
+    res = project.cli("poll", "--once")
+    assert res.code == 0, res.err
+    assert "2 fetched, 2 new" in res.out
+
+
+def test_untrusted_certificate_is_a_clear_error(project, passwords, dovecot):
+    project.add_mailbox("hr", dovecot.ssl_port, "hr@example.com", security="ssl")
+    res = project.cli("poll", "--once")
+    assert res.code == 1
+    assert "cannot reach 127.0.0.1" in res.err and "CERTIFICATE_VERIFY_FAILED" in res.err
+    assert "Traceback" not in res.err
+
+
+def test_wrong_password_names_the_variable(project, passwords, dovecot, monkeypatch):
+    monkeypatch.setenv("MAILFLOW_TEST_HR_PASSWORD", "wrong-one")
+    project.add_mailbox("hr", dovecot.port, "hr@example.com")
+    res = project.cli("poll", "--once")
+    assert res.code == 1
+    assert "login as hr@example.com" in res.err and "MAILFLOW_TEST_HR_PASSWORD" in res.err
+    assert "wrong-one" not in res.err + res.out
+
+
+def test_id_command_is_sent(project, passwords, dovecot):
+    project.add_mailbox("hr", dovecot.port, "hr@example.com")
+    assert project.cli("poll", "--once").code == 0
+    log = (dovecot.root / "dovecot.log").read_text(errors="replace")
+    assert 'ID sent: name=mailflow' in log
+
+
+def test_uidvalidity_change_resyncs_without_duplicates(project, passwords, dovecot):
+    name = folder()
+    first = day_mails(3)
+    put(dovecot, name, first)
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(name,))
+    assert "3 new" in project.cli("poll", "--once").out
+    client = hr_client(dovecot)
+    old = client.select_folder(name)[b"UIDVALIDITY"]
+    client.close_folder()
+    client.delete_folder(name)
+    client.logout()
+    # The folder is rebuilt (a server migration does this): same mail plus one more.
+    put(dovecot, name, first + day_mails(1, tag="new"))
+    client = hr_client(dovecot)
+    assert client.select_folder(name, readonly=True)[b"UIDVALIDITY"] != old
+    client.logout()
+    res = project.cli("poll", "--once")
+    assert "4 fetched, 1 new, 3 already recorded" in res.out
+    assert len(mails_in_db(project)) == 4 and n_reports(project) == 4
+
+
+def test_oversized_mail_is_fetched_in_part_and_still_judged(project, passwords, dovecot):
+    name = folder()
+    when = datetime(2026, 11, 19, 20, 0, tzinfo=CST)
+    text_part = report(message_id="big@example.com", date=when, subject="工作日报 2026-11-19")
+    head, body = text_part.split(b"\r\n\r\n", 1)
+    big = (head.replace(b"Content-Type: text/plain; charset=gbk",
+                        b'Content-Type: multipart/mixed; boundary="XX"')
+           .replace(b"Content-Transfer-Encoding: 8bit\r\n", b"")
+           + b"\r\n\r\n--XX\r\nContent-Type: text/plain; charset=gbk\r\n"
+             b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body
+           + b"\r\n--XX\r\nContent-Type: application/octet-stream; name=big.bin\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\n" + (b"A" * 76 + b"\r\n") * 4000
+           + b"--XX--\r\n")
+    put(dovecot, name, [(big, when)])
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(name,),
+                        extra="max_message_bytes = 20000")
+    assert project.cli("poll", "--once").code == 0
+    engine = create_engine(f"sqlite:///{project.root / 'mailflow.db'}")
+    with engine.connect() as conn:
+        size, truncated, state, warnings = conn.execute(
+            text("select size, truncated, state, warnings from mails")).one()
+    assert size > 300_000 and truncated == 1 and state == "processed"
+    assert "size cap" in warnings
+    status = json.loads(project.cli("status", "--date", "2026-11-19", "--json",
+                                    now="2026-11-20T09:00+08:00").out)
+    feng = next(p for p in status["people"] if p["email"] == "feng.zhe@example.com")
+    assert feng["status"] == "on_time"
+
+
+def test_first_sync_since(project, passwords, dovecot):
+    name = folder()
+    put(dovecot, name, day_mails(2, day=10, tag="old") + day_mails(2, day=19))
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(name,),
+                        extra='since = "2026-11-15"')
+    assert "2 fetched, 2 new" in project.cli("poll", "--once").out
+
+
+def _poll_subprocess(project, fault: str | None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("MAILFLOW_FAULT", None)
+    if fault:
+        env["MAILFLOW_FAULT"] = fault
+    return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
+                           "poll", "--once"], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("fault", ["before-commit:2", "after-commit:2", "judge:3"])
+def test_poll_killed_midway_then_rerun_gives_the_same_records(project, passwords, dovecot,
+                                                              tmp_path, fault):
+    name = folder()
+    put(dovecot, name, day_mails(12))
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(name,),
+                        extra="fetch_batch = 5")
+    killed = _poll_subprocess(project, fault)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    partial = mails_in_db(project)
+    assert len(partial) < 12 or any(state == "received" for _, state in partial)
+    rerun = _poll_subprocess(project, None)
+    assert rerun.returncode == 0, rerun.stderr
+    records = mails_in_db(project)
+    assert sorted(m for m, _ in records) == sorted(f"m{i}@example.com" for i in range(12))
+    assert all(state == "processed" for _, state in records)
+    assert n_reports(project) == 12

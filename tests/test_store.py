@@ -1,0 +1,87 @@
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from mailflow.rawmail import RawMail
+from mailflow.store import queries
+from mailflow.store.db import open_db
+from mailflow.store.models import Mail, Violation
+from mailflow.store.types import UTCDateTime
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return open_db(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+def test_migrations_create_every_table_and_record_the_version(tmp_path, db):
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    names = set(inspect(engine).get_table_names())
+    assert {"mails", "mail_locations", "folder_states", "reports", "violations", "day_closes",
+            "alembic_version"} <= names
+    with engine.connect() as conn:
+        assert conn.execute(text("select version_num from alembic_version")).scalar_one() == "0001"
+    open_db(f"sqlite:///{tmp_path / 'm.db'}")  # upgrading an up-to-date database is a no-op
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(db):
+    with db() as session:
+        assert session.execute(text("pragma journal_mode")).scalar_one() == "wal"
+        assert session.execute(text("pragma foreign_keys")).scalar_one() == 1
+        assert session.execute(text("pragma busy_timeout")).scalar_one() == 30000
+
+
+def test_times_are_stored_as_utc_with_offset_and_naive_is_refused():
+    t = UTCDateTime()
+    aware = datetime(2026, 11, 26, 21, 0, tzinfo=timezone(timedelta(hours=8)))
+    assert t.process_bind_param(aware, None) == "2026-11-26T13:00:00.000000+00:00"
+    assert t.process_result_value("2026-11-26T13:00:00.000000+00:00", None) == aware
+    with pytest.raises(ValueError):
+        t.process_bind_param(datetime(2026, 11, 26, 21, 0), None)
+
+
+def test_naive_time_cannot_reach_the_database(db):
+    with pytest.raises(StatementError):
+        with db.begin() as session:
+            session.add(Violation(key="k", email="a@x", date=date(2026, 11, 26), code="late",
+                                  scope="day", detail="", recorded_at=datetime(2026, 11, 26)))
+
+
+def test_same_mail_recorded_once_with_every_location(db):
+    raw = b"Message-ID: <abc@x>\r\nFrom: a@x.example\r\n\r\nhi"
+    with db.begin() as session:
+        for box, uid in (("hr", 1), ("qian", 7), ("hr", 1)):
+            queries.record_raw(session, RawMail(raw, NOW, box, "INBOX", 5, uid), NOW)
+    with db() as session:
+        assert session.execute(text("select count(*) from mails")).scalar_one() == 1
+        assert session.execute(text("select count(*) from mail_locations")).scalar_one() == 2
+
+
+def test_mail_without_message_id_is_deduplicated_by_content(db):
+    raw = b"From: a@x.example\r\nSubject: x\r\n\r\nbody"
+    with db.begin() as session:
+        _, first = queries.record_raw(session, RawMail(raw, NOW, "hr", "INBOX"), NOW)
+        _, again = queries.record_raw(session, RawMail(raw, NOW, "qian", "INBOX"), NOW)
+        _, other = queries.record_raw(session, RawMail(raw + b"!", NOW, "hr", "INBOX"), NOW)
+    assert (first, again, other) == (True, False, True)
+    with db() as session:
+        keys = sorted(session.scalars(select(Mail.dedupe_key)))
+    assert all(k.startswith("sha256:") for k in keys)
+
+
+def test_violation_keys_are_unique(db):
+    with db.begin() as session:
+        for _ in range(2):
+            queries.add_violation(session, email="a@x", day=date(2026, 11, 26), code="missing",
+                                  detail="", mail_id=None, now=NOW, scope="day")
+    with db() as session:
+        assert session.execute(text("select count(*) from violations")).scalar_one() == 1
+    with pytest.raises(IntegrityError):
+        with db.begin() as session:
+            session.add(Violation(key="missing|a@x|2026-11-26|day||", email="a@x",
+                                  date=date(2026, 11, 26), code="missing", scope="day",
+                                  detail="", recorded_at=NOW))
