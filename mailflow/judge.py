@@ -74,8 +74,9 @@ def judge_mail(session: Session, mail: Mail, ctx: Context, now: datetime) -> Out
     session.flush()
     if is_daily:
         settle_day(session, cls.email, cls.report_date, ctx, now)
+        session.flush()
     return Outcome(mail.id, cls.kind, cls.email, cls.report_date,
-                   tuple(sorted({v.code for v in verdicts})))
+                   tuple(queries.codes_for_mail(session, mail.id)))
 
 
 def settle_day(session: Session, email: str, day: date, ctx: Context, now: datetime) -> None:

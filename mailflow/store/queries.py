@@ -105,5 +105,10 @@ def replace_day_violations(session: Session, email: str, day: date, codes: Itera
         Violation.scope == "day"))
 
 
+def codes_for_mail(session: Session, mail_id: int) -> list[str]:
+    """The rule codes now recorded against this mail (a superseded day verdict is gone)."""
+    return sorted(set(session.scalars(select(Violation.code).where(Violation.mail_id == mail_id))))
+
+
 def day_closed(session: Session, day: date) -> DayClose | None:
     return session.scalars(select(DayClose).where(DayClose.day == day)).first()

@@ -1,0 +1,89 @@
+"""The commands as a user runs them: demo, ingest of mbox/Maildir/.eml, help, errors."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import shutil
+import subprocess
+import sys
+
+from conftest import MAIL, read_mail
+
+
+def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "mailflow", "demo", "--out", str(tmp_path / "d")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "[5/5]" in res.stderr
+    summary = (tmp_path / "d" / "summary.txt").read_text(encoding="utf-8")
+    yang = next(line for line in summary.splitlines() if "杨帆" in line)
+    assert yang.split()[2:7] == ["✓", "✓", "MISSING", "✓", "✓"]
+    han = next(line for line in summary.splitlines() if "韩梅" in line)
+    assert han.split()[3] == "late"
+    assert "hr_not_cc" in next(line for line in summary.splitlines() if "赵磊" in line)
+    wed = json.loads((tmp_path / "d" / "status-2026-11-18.json").read_text(encoding="utf-8"))
+    assert {p["email"]: p["status"] for p in wed["people"]}["yang.fan@example.com"] == "missing"
+    export = json.loads((tmp_path / "d" / "export.json").read_text(encoding="utf-8"))
+    assert any(r["kind"] == "weekly" for r in export["reports"])
+    assert any(v["code"] == "unknown_sender" for v in export["violations"])
+
+
+def test_ingest_eml_mbox_and_maildir(project, tmp_path):
+    box = mailbox.mbox(str(tmp_path / "reports.mbox"))
+    box.add(mailbox.mboxMessage(read_mail("hr_in_to_not_cc.eml")))
+    box.flush()
+    md = mailbox.Maildir(str(tmp_path / "Maildir"))
+    md.add(read_mail("wrong_supervisor.eml"))
+    folder = tmp_path / "emls"
+    folder.mkdir()
+    shutil.copy(MAIL / "on_time_foxmail.eml", folder)
+    shutil.copy(MAIL / "no_from_unparseable.eml", folder)
+    res = project.cli("ingest", str(tmp_path / "reports.mbox"), str(tmp_path / "Maildir"),
+                      str(folder))
+    assert res.code == 0, res.err
+    assert "4 fetched, 4 new" in res.out
+    # Three mails for feng on 11-26 (one per source) … the first decides, all are kept.
+    data = json.loads(project.cli("export", "--from", "2026-11-26", "--to", "2099-12-31").out)
+    assert len(data["reports"]) == 3
+    assert {v["code"] for v in data["violations"]} == {"hr_not_cc", "not_to_supervisor"}
+    # It has no Date or Received header: its arrival is the file's time (today).
+    assert data["unparsed"][0]["error"] == "no From header"
+    again = project.cli("ingest", str(folder))
+    assert "2 fetched, 0 new" in again.out
+
+
+def test_help_teaches():
+    res = subprocess.run([sys.executable, "-m", "mailflow", "--help"], capture_output=True,
+                         text=True)
+    assert res.returncode == 0
+    for word in ("demo", "check-config", "poll", "ingest", "close-day", "status", "export",
+                 "--now", "--config"):
+        assert word in res.stdout
+    sub = subprocess.run([sys.executable, "-m", "mailflow", "close-day", "--help"],
+                         capture_output=True, text=True)
+    assert "missing" in sub.stdout and "--date" in sub.stdout
+
+
+def test_user_mistakes_get_a_message_not_a_traceback(project, tmp_path):
+    res = project.cli("close-day", "--date", "2026-11-26", now="2026-11-26T20:00+08:00")
+    assert res.code == 1 and "before its deadline" in res.err
+    res = project.cli("status", now="yesterday")
+    assert res.code == 1 and "--now 'yesterday' is not an ISO-8601 time" in res.err
+    res = project.cli("ingest", str(tmp_path / "nope.eml"))
+    assert res.code == 1 and "no such file" in res.err
+    res = project.cli("poll")
+    assert res.code == 1 and "--once" in res.err
+    missing = subprocess.run([sys.executable, "-m", "mailflow", "--config",
+                              str(tmp_path / "none.toml"), "status"], capture_output=True,
+                             text=True)
+    assert missing.returncode == 1 and "none.toml: (file): does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_status_table_and_non_workday(project):
+    res = project.cli("status", "--date", "2026-11-28", now="2026-11-28T22:00+08:00")
+    assert "not a workday" in res.out
+    assert "not_due" in res.out and "missing" not in res.out
+    closed = project.cli("close-day", "--date", "2026-11-28", now="2026-11-29T09:00+08:00")
+    assert "not a workday: nobody is missing" in closed.out
