@@ -84,7 +84,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     app = _load(args)
     counts = ingest(app, read_paths([Path(p) for p in args.paths]), _progress)
     print(counts.summary())
-    return 0
+    for err in counts.errors:
+        print(f"error: {err}", file=sys.stderr)
+    return 1 if counts.errors else 0
 
 
 def cmd_close_day(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from . import faults, imap
 from .app import App
+from .errors import UserError
 from .judge import judge_mail
 from .rawmail import RawMail
 from .settings import Mailbox
@@ -79,6 +80,10 @@ def judge_pending(app: App, counts: Counts, progress: Progress = _quiet) -> None
                 faults.point("judge")
             counts.kinds[outcome.kind] += 1
             counts.codes.update(outcome.codes)
+        except UserError as exc:
+            # The mail is fine; the setup cannot judge it yet (e.g. a year the holiday
+            # calendar does not know). It stays pending and is judged once that is fixed.
+            counts.errors.append(f"mail {mail_id} is kept and waits: {exc}")
         except Exception as exc:  # the per-mail boundary: keep the mail, record why, go on
             log.exception("mail %s could not be judged", mail_id)
             with app.db.begin() as session:

@@ -72,7 +72,8 @@ url = "{db}"
 """, encoding="utf-8")
 
     def add_mailbox(self, name: str, port: int, user: str, *, security: str = "none",
-                    folders: tuple[str, ...] = ("INBOX",), extra: str = "") -> None:
+                    folders: tuple[str, ...] = ("INBOX",), extra: str = "",
+                    timeout: float = 10) -> None:
         env = f"MAILFLOW_TEST_{name.upper()}_PASSWORD"
         folder_list = ", ".join(f'"{f}"' for f in folders)
         self.mailboxes.append(f"""
@@ -84,7 +85,7 @@ security = "{security}"
 username = "{user}"
 password_env = "{env}"
 folders = [{folder_list}]
-timeout = 10
+timeout = {timeout}
 {extra}
 """)
         self.write_settings()

@@ -186,3 +186,33 @@ def test_poll_killed_midway_then_rerun_gives_the_same_records(project, passwords
     assert sorted(m for m, _ in records) == sorted(f"m{i}@example.com" for i in range(12))
     assert all(state == "processed" for _, state in records)
     assert n_reports(project) == 12
+
+
+def test_server_that_never_answers_times_out(project, passwords):
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held = []
+    threading.Thread(target=lambda: held.append(listener.accept()), daemon=True).start()
+    project.add_mailbox("hr", listener.getsockname()[1], "hr@example.com", timeout=1.5)
+    started = time.monotonic()
+    res = project.cli("poll", "--once")
+    elapsed = time.monotonic() - started
+    listener.close()
+    assert res.code == 1 and "cannot reach 127.0.0.1" in res.err
+    assert elapsed < 10
+
+
+def test_unknown_calendar_year_keeps_the_mail_waiting(project):
+    from conftest import report
+    raw = report(subject="日报 2031-03-03",
+                 date=datetime(2031, 3, 3, 20, 0, tzinfo=CST), message_id="future@example.com")
+    path = project.root / "future.eml"
+    path.write_bytes(b"Received: from a by mx; Mon, 3 Mar 2031 20:00:00 +0800\r\n" + raw)
+    res = project.cli("ingest", str(path))
+    assert res.code == 1 and "does not know 2031" in res.err and "kept and waits" in res.err
+    assert mails_in_db(project) == [("future@example.com", "received")]

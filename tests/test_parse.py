@@ -90,3 +90,30 @@ def test_message_id_cleaning():
 def test_signature_line_with_sender_name_cut():
     text = "【明日计划】\n报价\n\n\n蒋镕\n"
     assert strip_quotes_and_signature(text, "蒋镕").endswith("报价")
+
+
+def test_chinese_outlook_reply_header_block_cut():
+    text = ("今日工作：新内容\n明日计划：报价\n\n发件人: 冯喆 <feng.zhe@example.com>\n"
+            "发送时间: 2026年11月25日 20:00\n收件人: 钱主管\n主题: 日报\n\n销售额：999999")
+    out = strip_quotes_and_signature(text)
+    assert out == "今日工作：新内容\n明日计划：报价"
+
+
+def test_xlsx_zip_bomb_is_refused_with_a_warning():
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"0" * 30_000_000)
+    bomb = buf.getvalue()
+    import base64
+    raw = (b"From: feng.zhe@example.com\r\nSubject: daily report\r\nMIME-Version: 1.0\r\n"
+           b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+           b"Content-Type: text/plain\r\n\r\nsee attachment\r\n--b\r\n"
+           b"Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n"
+           b'Content-Disposition: attachment; filename="r.xlsx"\r\n'
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(bomb) + b"--b--\r\n")
+    mail = parse_mail(raw)
+    assert any("zip bomb" in w for w in mail.warnings)
+    assert mail.body == "see attachment"
