@@ -23,7 +23,8 @@ class App:
     policy: Policy
     roster: Roster
     workdays: Workdays
-    db: sessionmaker[Session]
+    db: sessionmaker[Session]       # transactions that write
+    read: sessionmaker[Session]     # transactions that only read
     fixed_now: datetime | None = None
 
     def now(self) -> datetime:
@@ -59,5 +60,5 @@ def load_app(config: Path, now: str | None = None) -> App:
     policy = load_policy(settings.company.rules)
     roster = load_roster(settings.company.roster)
     db = open_db(settings.database_url)
-    return App(settings, policy, roster, Workdays(policy.workdays), db,
+    return App(settings, policy, roster, Workdays(policy.workdays), db.write, db.read,
                parse_now(now, settings.company.timezone))

@@ -20,7 +20,8 @@ tests and the demo.
 Start here:
   mailflow check-config          is everything set up? (names file, key and fix)
   mailflow poll --once           fetch new mail from every mailbox and judge it
-  mailflow close-day --date D    after the deadline: who is missing on day D
+  mailflow close-day --date D    after the deadline: who is missing on day D; digests
+  mailflow send                  deliver the queued mail
   mailflow status --date D       each salesperson's day (--json for machines)
 """
 
@@ -91,17 +92,53 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_close_day(args: argparse.Namespace) -> int:
     from .days import close_day
+    from .notify import queue_digests
 
     app = _load(args)
     day = args.date or _today(app) - timedelta(days=1)
     result = close_day(app, day)
     if not result.workday:
-        print(f"{day} is not a workday: nobody is missing.")
+        print(f"{day} is not a workday: nobody is missing, no digests.")
         return 0
     again = " (already closed; nothing new)" if result.already_closed else ""
     print(f"{day} closed{again}: {len(result.missing)} missing"
           + (f": {', '.join(result.missing)}" if result.missing else ""))
+    if app.settings.smtp is None:
+        print("no [smtp] section in the settings: supervisor digests are not written.")
+        return 0
+    queued = queue_digests(app, day)
+    print(f"supervisor digests: {queued.added} queued, {queued.existing} already queued. "
+          "`mailflow send` delivers them.")
     return 0
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    from .notify import queue_reminders
+
+    app = _load(args)
+    day = args.date or _today(app)
+    queued = queue_reminders(app, day)
+    if queued.note:
+        print(queued.note)
+    else:
+        print(f"reminders for {day}: {queued.added} queued, {queued.existing} already queued. "
+              "`mailflow send` delivers them.")
+    return 0
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from .smtp import send_pending
+
+    app = _load(args)
+    report = send_pending(app, _progress)
+    print(report.summary())
+    for line in report.refused:
+        print(f"refused recipient: {line}")
+    for line in report.failed:
+        print(f"failed: {line}", file=sys.stderr)
+    for line in report.unknown:
+        print(f"unknown outcome, not resent: {line}", file=sys.stderr)
+    return 1 if report.failed or report.unknown else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -188,8 +225,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("close-day", cmd_close_day, "judge a day: mark missing reports (idempotent)",
             "After the deadline (and grace) of day D, every salesperson on the roster with no "
-            "report for D is marked missing. Running it again changes nothing.")
+            "report for D is marked missing, and each supervisor's daily-clearing digest is "
+            "queued (HR in Cc during the transition period). Running it again changes nothing.")
     p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="the day (default: yesterday)")
+
+    p = add("remind", cmd_remind, "queue reminders to salespeople with no report yet (idempotent)",
+            "Before day D's deadline, queues one reminder to each salesperson on the roster "
+            "with no report for D. After the deadline it queues nothing and says so.")
+    p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="the day (default: today)")
+
+    add("send", cmd_send, "deliver what the outbox holds, then exit",
+        "Sends every due outbox row over SMTP ([smtp] in the settings). A temporary failure "
+        "(4xx, dropped connection) is retried later with backoff; a permanent one (5xx) is "
+        "recorded with the server's words. A row is never sent twice: one interrupted during "
+        "delivery is reported as 'unknown outcome' and not resent. Exit 1 if any failed.")
 
     p = add("status", cmd_status, "each salesperson's status for a day",
             "on_time, late, missing or not_due for every salesperson on the roster that day, "

@@ -5,12 +5,38 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, TemplateSyntaxError
+from jinja2 import Environment, FileSystemLoader, TemplateError, TemplateSyntaxError
 
 from .errors import ConfigError, Problem
 from .policy import load_policy
 from .roster import load_roster
 from .settings import Settings, load_settings
+
+
+def _render_samples(folder: Path) -> list[Problem]:
+    """Every mail kind rendered with sample data, and every wording entry."""
+    from .notify import sample_contexts
+    from .render import KINDS, Renderer
+
+    problems: list[Problem] = []
+    renderer = Renderer(folder)
+    samples = sample_contexts()
+    for kind in KINDS:
+        try:
+            renderer.render(kind, samples[kind])
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    try:
+        for code in ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismatch"):
+            renderer.problem_text(code, "missing" if code == "hr_not_cc" else None,
+                                  {**samples["notice"], "detail": "明日计划"})
+        renderer.label("missing_section", "明日计划")
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    except TemplateError as exc:
+        problems.append(Problem(str(folder / "problems.toml"), "(wording)", str(exc),
+                                "correct the Jinja2 in that entry"))
+    return problems
 
 
 def _templates(folder: Path) -> list[Problem]:
@@ -28,7 +54,7 @@ def _templates(folder: Path) -> list[Problem]:
         except TemplateSyntaxError as exc:
             problems.append(Problem(str(path), f"line {exc.lineno}", exc.message or "syntax error",
                                     "correct the Jinja2 syntax ({{ … }}, {% … %})"))
-    return problems
+    return problems or _render_samples(folder)
 
 
 def _secrets(settings: Settings) -> list[Problem]:

@@ -81,7 +81,7 @@ def _status(app: App, person: Person, day: date, first: Report | None, closed: b
 def day_status(app: App, day: date) -> list[PersonDay]:
     """Each salesperson on the roster that day: status, first report, violations."""
     people = app.roster.on(day, "sales")
-    with app.db() as session:
+    with app.read() as session:
         closed = queries.day_closed(session, day) is not None
         reports: dict[str, Report] = {}
         for r in session.scalars(select(Report).where(Report.report_date == day,

@@ -14,7 +14,7 @@ from .store.models import Mail, Report, Violation
 
 
 def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object]]]:
-    with app.db() as session:
+    with app.read() as session:
         reports = list(session.scalars(select(Report).where(
             Report.report_date >= start, Report.report_date <= end)
             .order_by(Report.report_date, Report.email, Report.received_at, Report.id)))

@@ -20,6 +20,7 @@ from . import faults, imap
 from .app import App
 from .errors import UserError
 from .judge import judge_mail
+from .notify import queue_notice
 from .rawmail import RawMail
 from .settings import Mailbox
 from .store import queries
@@ -41,12 +42,13 @@ class Counts:
     kinds: Counter[str] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    notices: int = 0
 
     def summary(self) -> str:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.kinds.items())) or "none"
         codes = ", ".join(f"{k} {n}" for k, n in sorted(self.codes.items())) or "none"
         return (f"{self.fetched} fetched, {self.new} new, {self.duplicates} already recorded; "
-                f"judged: {kinds}; rule breaks: {codes}")
+                f"judged: {kinds}; rule breaks: {codes}; notices queued: {self.notices}")
 
 
 def record_batch(app: App, mails: Iterable[RawMail], counts: Counts,
@@ -66,7 +68,7 @@ def record_batch(app: App, mails: Iterable[RawMail], counts: Counts,
 
 
 def judge_pending(app: App, counts: Counts, progress: Progress = _quiet) -> None:
-    with app.db() as session:
+    with app.read() as session:
         ids = queries.pending_mail_ids(session)
     ctx = app.context()
     step = max(1, len(ids) // 10)
@@ -77,6 +79,10 @@ def judge_pending(app: App, counts: Counts, progress: Progress = _quiet) -> None
                 if mail is None or mail.state != "received":
                     continue
                 outcome = judge_mail(session, mail, ctx, app.now())
+                # The notice is queued in the same transaction as the verdict it reports:
+                # both are recorded, or neither is.
+                if outcome.kind == "daily" and app.settings.smtp is not None:
+                    counts.notices += queue_notice(session, app, mail)
                 faults.point("judge")
             counts.kinds[outcome.kind] += 1
             counts.codes.update(outcome.codes)
@@ -127,7 +133,7 @@ def poll_mailboxes(app: App, progress: Progress = _quiet) -> Counts:
 
 def _poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, counts: Counts,
                  progress: Progress) -> None:
-    with app.db() as session:
+    with app.read() as session:
         state = queries.folder_state(session, box.name, folder)
     cursor = imap.Cursor(state.uidvalidity, state.last_uid) if state else None
     done = 0
@@ -154,6 +160,6 @@ def ingest(app: App, mails: Iterable[RawMail], progress: Progress = _quiet) -> C
 
 
 def unparsed(app: App) -> list[Mail]:
-    with app.db() as session:
+    with app.read() as session:
         return list(session.scalars(select(Mail).where(Mail.state == "unparsed")
                                     .order_by(Mail.received_at)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from .errors import Problem
 from .tomlread import TableReader, load_toml, raise_if
 
 KNOWN_CHECKS = ("sender", "deadline", "copy", "sections", "dates")
+NOTICE_CODES = ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismatch")
 WEEKS = ("statutory", "mon-fri", "mon-sat")
 
 
@@ -70,10 +71,23 @@ class KindRules:
 
 
 @dataclass(frozen=True)
+class NotifyRules:
+    hr_assist_until: date | None
+    notice_max_age_hours: int
+    notice_codes: tuple[str, ...]
+    reminder_at: time
+    close_day_at: time
+    send_every_seconds: int
+    poll_every_seconds: int
+
+
+@dataclass(frozen=True)
 class Policy:
     daily: DailyRules
     workdays: WorkdayRules
     kinds: KindRules
+    notify: NotifyRules = field(default_factory=lambda: NotifyRules(
+        None, 24, NOTICE_CODES, time(20, 0), time(21, 30), 30, 60))
 
 
 def _parse_time(t: TableReader, name: str, default: str) -> time:
@@ -223,6 +237,40 @@ def _load_kinds(path: Path, problems: list[Problem]) -> KindRules | None:
     return KindRules(tuple(others), prefixes, senders)
 
 
+def _load_notify(path: Path, problems: list[Problem]) -> NotifyRules | None:
+    data = load_toml(path, problems) if path.exists() else {}
+    if data is None:
+        return None
+    root = TableReader(str(path), data, "", problems)
+    t = root.sub("transition")
+    until_s = t.get("hr_assist_until", str, "") or ""
+    until = None
+    if until_s:
+        try:
+            until = date.fromisoformat(until_s)
+        except ValueError:
+            t.problem("hr_assist_until", f"{until_s!r} is not a date",
+                      'write "YYYY-MM-DD", or "" when HR no longer helps')
+    t.finish()
+    n = root.sub("notices")
+    max_age = n.get("max_age_hours", int, 24)
+    codes = tuple(n.str_list("codes", list(NOTICE_CODES)))
+    for code in codes:
+        if code not in NOTICE_CODES:
+            n.problem("codes", f"{code!r} cannot have a notice",
+                      f"use only: {', '.join(NOTICE_CODES)}")
+    n.finish()
+    s = root.sub("schedule")
+    reminder = _parse_time(s, "reminder", "20:00")
+    close = _parse_time(s, "close_day", "21:30")
+    send_every = s.get("send_every_seconds", int, 30) or 30
+    poll_every = s.get("poll_every_seconds", int, 60) or 60
+    s.finish()
+    root.finish()
+    return NotifyRules(until, max_age if max_age is not None else 24, codes, reminder, close,
+                       send_every, poll_every)
+
+
 def load_policy(rules_dir: Path) -> Policy:
     problems: list[Problem] = []
     if not rules_dir.is_dir():
@@ -233,6 +281,12 @@ def load_policy(rules_dir: Path) -> Policy:
     daily = _load_daily(rules_dir / "daily.toml", problems)
     workdays = _load_workdays(rules_dir / "workdays.toml", problems)
     kinds = _load_kinds(rules_dir / "kinds.toml", problems)
+    notify = _load_notify(rules_dir / "notify.toml", problems)
     raise_if(problems)
-    assert daily is not None and workdays is not None and kinds is not None
-    return Policy(daily, workdays, kinds)
+    assert daily is not None and workdays is not None and kinds is not None and notify
+    if notify.close_day_at <= daily.deadline:
+        problems.append(Problem(str(rules_dir / "notify.toml"), "schedule.close_day",
+                                f"{notify.close_day_at:%H:%M} is not after the deadline "
+                                f"{daily.deadline:%H:%M}", "close the day after the deadline"))
+        raise_if(problems)
+    return Policy(daily, workdays, kinds, notify)

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mailflow.cli import main  # noqa: E402
 from mailflow.embedded import EmbeddedImap  # noqa: E402
-from servers import Dovecot  # noqa: E402
+from servers import Dovecot, SmtpServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIL = Path(__file__).resolve().parent / "mail"
@@ -47,13 +47,20 @@ class Result:
 class Project:
     root: Path
     mailboxes: list[str] = field(default_factory=list)
+    extra: str = ""
+    database: str = "sqlite:///mailflow.db"
 
     @property
     def settings(self) -> Path:
         return self.root / "settings.toml"
 
-    def write_settings(self, extra: str = "", *, database: str | None = None) -> None:
-        db = database or "sqlite:///mailflow.db"
+    def write_settings(self, extra: str | None = None, *, database: str | None = None) -> None:
+        """Rewrite settings.toml; `extra` (e.g. an [smtp] block) is kept for later rewrites."""
+        if extra is not None:
+            self.extra = extra
+        if database is not None:
+            self.database = database
+        db = self.database
         self.settings.write_text(f"""\
 [company]
 name = "示例销售有限公司"
@@ -68,7 +75,7 @@ templates = "templates"
 [database]
 url = "{db}"
 {''.join(self.mailboxes)}
-{extra}
+{self.extra}
 """, encoding="utf-8")
 
     def add_mailbox(self, name: str, port: int, user: str, *, security: str = "none",
@@ -131,6 +138,25 @@ def embedded() -> EmbeddedImap:
         server.add_user(user, "secret-" + user.split("@")[0])
     yield server
     server.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def smtp_block(port: int, sender: str = "日报助手 <reports@example.com>") -> str:
+    return f"""
+[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+username = ""
+sender = "{sender}"
+timeout = 10
+"""
 
 
 @pytest.fixture

@@ -188,3 +188,56 @@ def deliver(client: IMAPClient, folder: str, raw: bytes, received: datetime) -> 
         return int(text.split("APPENDUID", 1)[1].split()[1].rstrip("]"))
     except (IndexError, ValueError):
         return 0
+
+
+class Recorder:
+    """An aiosmtpd handler that keeps what it accepts and can be told to misbehave.
+
+    `fail_next` holds SMTP replies to give to the next DATA commands (e.g. "451 try
+    later", "554 rejected"); `refuse` maps recipient addresses to RCPT replies.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.fail_next: list[str] = []
+        self.refuse: dict[str, str] = {}
+        self.drop_data = False
+        self.connections = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.drop_data:
+            session.transport.close()
+            return "421 closing"
+        if self.fail_next:
+            return self.fail_next.pop(0)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+    def parsed(self) -> list:
+        from email import message_from_bytes
+        from email.policy import default
+        return [message_from_bytes(raw, policy=default) for _, _, raw in self.messages]
+
+
+class SmtpServer:
+    """aiosmtpd's Controller on a free loopback port, with a Recorder."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.recorder = Recorder()
+        self.port = free_port()
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> "SmtpServer":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()

@@ -15,17 +15,47 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def db(tmp_path):
-    return open_db(f"sqlite:///{tmp_path / 'm.db'}")
+    return open_db(f"sqlite:///{tmp_path / 'm.db'}").write
 
 
 def test_migrations_create_every_table_and_record_the_version(tmp_path, db):
     engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
     names = set(inspect(engine).get_table_names())
     assert {"mails", "mail_locations", "folder_states", "reports", "violations", "day_closes",
-            "alembic_version"} <= names
+            "outbox", "job_runs", "alembic_version"} <= names
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from mailflow.store.db import MIGRATIONS
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("select version_num from alembic_version")).scalar_one() == head
     open_db(f"sqlite:///{tmp_path / 'm.db'}")  # upgrading an up-to-date database is a no-op
+
+
+def test_a_database_of_the_first_release_is_upgraded_keeping_its_records(tmp_path):
+    """HR's records must survive upgrades: a 0001 database with a mail in it is migrated."""
+    from alembic import command
+    from alembic.config import Config
+
+    from mailflow.store.db import MIGRATIONS, make_engine
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("insert into mails (dedupe_key, message_id, sha256, size, truncated, "
+                          "received_at, mailbox, folder, state, raw, recorded_at) values "
+                          "('mid:x', 'x', 'h', 1, 0, '2026-11-26T12:00:00.000000+00:00', 'hr', "
+                          "'INBOX', 'processed', x'00', '2026-11-26T12:00:00.000000+00:00')"))
+    db = open_db(url).read
+    with db() as session:
+        assert session.execute(text("select message_id from mails")).scalar_one() == "x"
+        assert session.execute(text("select count(*) from outbox")).scalar_one() == 0
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys(db):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,14 @@ def make_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
-            # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
-            # a read-then-write transaction takes its lock up front.
+            # pysqlite's own transaction handling is turned off and BEGIN emitted here: a
+            # writing transaction takes the write lock up front (BEGIN IMMEDIATE), so a
+            # read-then-write never fails on a snapshot another writer moved; readers
+            # begin deferred and never block anyone (WAL).
             @event.listens_for(engine, "begin")
             def _begin(conn: Any) -> None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                write = conn.get_execution_options().get("mailflow_write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
             @event.listens_for(engine, "connect")
             def _autocommit(dbapi_conn: Any, _record: Any) -> None:
@@ -56,8 +60,18 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def open_db(url: str) -> sessionmaker[Session]:
-    """An engine on the newest schema, and the session factory every command uses."""
+@dataclass(frozen=True)
+class Database:
+    """Session factories: `write` for transactions that change the record, `read` for
+    those that only look."""
+
+    engine: Engine
+    write: sessionmaker[Session]
+    read: sessionmaker[Session]
+
+
+def open_db(url: str) -> Database:
+    """An engine on the newest schema and its session factories."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         folder = Path(url[len("sqlite:///"):]).parent
         if not folder.is_dir():
@@ -68,7 +82,9 @@ def open_db(url: str) -> sessionmaker[Session]:
         migrate(engine)
     except OperationalError as exc:
         raise UserError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
-    return sessionmaker(engine, expire_on_commit=False)
+    writer = engine.execution_options(mailflow_write=True)
+    return Database(engine, sessionmaker(writer, expire_on_commit=False),
+                    sessionmaker(engine, expire_on_commit=False))
 
 
 def table_names(engine: Engine) -> list[str]:

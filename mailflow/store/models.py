@@ -112,3 +112,41 @@ class DayClose(Base):
     day: Mapped[date] = mapped_column(Date, unique=True)
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     missing: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxMail(Base):
+    """One outgoing mail. `dedupe_key` (kind, recipient, period) makes queuing it twice a
+    no-op; `state` moves pending → sending → sent, and a row found in `sending` after a
+    crash becomes `unknown`: it is reported, never sent again on its own."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    to_addrs: Mapped[list[str]] = mapped_column(JSON)
+    cc_addrs: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16))  # pending, sending, sent, failed, unknown
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    refused: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobRun(Base):
+    """A scheduled job for one period (a day, a week) ran: each runs once, and a run
+    missed while the service was down is found at start."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(32))
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,241 @@
+"""Reminders, rule-break notices and digests: queued once, delivered once, to exactly the
+right people, against a real SMTP server (aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from email.utils import getaddresses
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from conftest import report, smtp_block
+from week import CST
+
+NOW = "2026-11-19T21:45:00+08:00"
+
+
+def addrs(msg, header):
+    return sorted(a for _, a in getaddresses(msg.get_all(header, [])))
+
+
+def outbox_rows(project):
+    engine = create_engine(f"sqlite:///{project.root / 'mailflow.db'}")
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "select kind, state, to_addrs, cc_addrs, last_error from outbox order by id"))]
+
+
+@pytest.fixture
+def outbound(project, smtp_server):
+    project.write_settings(smtp_block(smtp_server.port))
+    return project
+
+
+def ingest(project, *mails, now=NOW):
+    folder = project.root / "in"
+    folder.mkdir(exist_ok=True)
+    for i, raw in enumerate(mails):
+        (folder / f"{len(list(folder.iterdir()))}-{i}.eml").write_bytes(raw)
+    res = project.cli("ingest", str(folder), now=now)
+    assert res.code == 0, res.err
+    return res
+
+
+def received(day, hh, mm=0):
+    from datetime import datetime
+    return datetime(2026, 11, day, hh, mm, tzinfo=CST)
+
+
+def stamped(raw: bytes, when) -> bytes:
+    from email.utils import format_datetime
+    return f"Received: from client by mx.example.com; {format_datetime(when)}\r\n".encode() + raw
+
+
+def test_notice_to_the_sender_only_saying_how_to_fix(outbound, smtp_server):
+    raw = stamped(report("foxmail", to=(("钱主管", "qian.zg@example.com"), ("人事部", "hr@example.com")),
+                         cc=(), subject="工作日报 2026-11-19", message_id="n1@example.com",
+                         sections=(("今日工作", "<script>alert(1)</script>拜访"),
+                                   ("客户拜访", "2家"), ("销售额", "100"), ("回款", "0"))),
+                  received(19, 20, 0))
+    res = ingest(outbound, raw)
+    assert "notices queued: 1" in res.out
+    assert outbound.cli("send", now=NOW).code == 0
+    [msg] = smtp_server.recorder.parsed()
+    assert addrs(msg, "To") == ["feng.zhe@example.com"] and addrs(msg, "Cc") == []
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert "工作日报 2026-11-19" in msg["Subject"]
+    body = msg.get_body(("plain",)).get_content()
+    assert "人事 hr@example.com 在收件人（To）里" in body
+    assert "缺少「明日计划」" in body
+    html = msg.get_body(("html",)).get_content()
+    assert "<script>" not in html
+
+
+def test_no_notice_for_late_alone_nor_for_old_mail(outbound, smtp_server):
+    late = stamped(report(subject="工作日报 2026-11-19", message_id="late@example.com"),
+                   received(19, 21, 30))
+    res = ingest(outbound, late)
+    assert "notices queued: 0" in res.out
+    old = stamped(report(subject="工作日报 2026-11-17", message_id="old@example.com", cc=()),
+                  received(17, 20, 0))
+    res = ingest(outbound, old)
+    assert "hr_not_cc 1" in res.out and "notices queued: 0" in res.out
+
+
+def test_reminders_once_and_not_after_the_deadline(outbound, smtp_server):
+    ingest(outbound, stamped(report(subject="工作日报 2026-11-19", message_id="r1@example.com"),
+                             received(19, 19, 0)), now="2026-11-19T20:00:00+08:00")
+    first = outbound.cli("remind", "--date", "2026-11-19", now="2026-11-19T20:00:00+08:00")
+    assert "3 queued" in first.out
+    again = outbound.cli("remind", "--date", "2026-11-19", now="2026-11-19T20:05:00+08:00")
+    assert "0 queued, 3 already queued" in again.out
+    late = outbound.cli("remind", "--date", "2026-11-20", now="2026-11-20T21:10:00+08:00")
+    assert "has passed" in late.out and "none queued" in late.out
+    assert outbound.cli("send", now="2026-11-19T20:01:00+08:00").code == 0
+    assert outbound.cli("send", now="2026-11-19T20:02:00+08:00").out.startswith("0 sent")
+    to = sorted(addrs(m, "To")[0] for m in smtp_server.recorder.parsed())
+    assert to == ["han.mei@example.com", "li.na@example.com", "zhao.lei@example.com"]
+    body = smtp_server.recorder.parsed()[0].get_body(("plain",)).get_content()
+    assert "21:00" in body and "抄送人事 hr@example.com" in body
+
+
+def test_digest_per_supervisor_with_hr_in_cc_during_transition(outbound, smtp_server):
+    ingest(outbound,
+           stamped(report(subject="工作日报 2026-11-19", message_id="d1@example.com"),
+                   received(19, 20, 0)),
+           stamped(report(from_name="韩梅", from_addr="han.mei@example.com", cc=(),
+                          subject="工作日报 2026-11-19", message_id="d2@example.com"),
+                   received(19, 21, 20)))
+    res = outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    assert "2 queued" in res.out
+    assert "0 queued, 2 already queued" in outbound.cli("close-day", "--date", "2026-11-19",
+                                                        now=NOW).out
+    assert outbound.cli("send", now=NOW).code == 0
+    digests = {addrs(m, "To")[0]: m for m in smtp_server.recorder.parsed()
+               if "日清" in m["Subject"]}
+    assert sorted(digests) == ["qian.zg@example.com", "sun.zg@example.com"]
+    qian = digests["qian.zg@example.com"]
+    assert addrs(qian, "Cc") == ["hr@example.com"]
+    assert "2026-11-19" in qian["Subject"] and "已交 2/2" in qian["Subject"]
+    text_body = qian.get_body(("plain",)).get_content()
+    assert "冯喆：按时（20:00）" in text_body and "韩梅：迟交（21:20）；人事未抄送" in text_body
+    assert "需要样品支持" in text_body            # 问题与需求 of the day
+    assert "销售额 24,000" in text_body            # 12,000 + 12,000
+    sun = digests["sun.zg@example.com"]
+    assert "未交 2" in sun["Subject"]              # 赵磊 and 李娜 sent nothing
+
+
+def test_no_hr_copy_after_the_transition(outbound, smtp_server):
+    notify = outbound.root / "rules" / "notify.toml"
+    notify.write_text(notify.read_text().replace('hr_assist_until = "2026-12-31"',
+                                                 'hr_assist_until = "2026-11-18"'))
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    outbound.cli("send", now=NOW)
+    assert all(addrs(m, "Cc") == [] for m in smtp_server.recorder.parsed())
+    assert len(smtp_server.recorder.parsed()) == 2
+
+
+def test_crlf_in_a_display_name_cannot_inject_headers(outbound, smtp_server):
+    roster = outbound.root / "roster.csv"
+    roster.write_text(roster.read_text().replace("冯喆,sales", '"冯喆\r\nBcc: evil@x.example",sales'))
+    outbound.cli("remind", "--date", "2026-11-19", now="2026-11-19T20:00:00+08:00")
+    outbound.cli("send", now="2026-11-19T20:00:00+08:00")
+    raw = b"".join(m[2] for m in smtp_server.recorder.messages)
+    assert b"\nBcc:" not in raw
+    assert all("evil@x.example" not in rcpts for _, rcpts, _ in smtp_server.recorder.messages)
+
+
+def test_4xx_is_retried_and_5xx_recorded_with_the_servers_words(outbound, smtp_server):
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    smtp_server.recorder.fail_next = ["451 4.3.0 try again later", "554 5.7.1 policy says no"]
+    res = outbound.cli("send", now=NOW)
+    assert res.code == 1
+    assert "0 sent, 1 to retry, 1 failed" in res.out
+    assert "554 5.7.1 policy says no" in res.err
+    states = sorted(r[1] for r in outbound_rows(outbound))
+    assert states == ["failed", "pending"]
+    # Not yet: the retry waits (backoff). After it, it goes out, once.
+    assert outbound.cli("send", now=NOW).out.startswith("0 sent")
+    later = outbound.cli("send", now="2026-11-19T21:50:00+08:00")
+    assert later.out.startswith("1 sent")
+    assert len(smtp_server.recorder.messages) == 1
+
+
+def outbound_rows(project):
+    return outbox_rows(project)
+
+
+def test_one_refused_recipient_does_not_resend_to_the_others(outbound, smtp_server):
+    smtp_server.recorder.refuse["hr@example.com"] = "550 5.1.1 no such user"
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    res = outbound.cli("send", now=NOW)
+    assert "2 sent" in res.out and "hr@example.com: 550 5.1.1 no such user" in res.out
+    assert outbound.cli("send", now="2026-11-20T09:00:00+08:00").out.startswith("0 sent")
+    assert [sorted(r) for _, r, _ in smtp_server.recorder.messages] == [
+        ["qian.zg@example.com"], ["sun.zg@example.com"]]
+
+
+def _send_subprocess(project, fault=None, now=NOW):
+    env = dict(os.environ)
+    env.pop("MAILFLOW_FAULT", None)
+    if fault:
+        env["MAILFLOW_FAULT"] = fault
+    return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
+                           "--now", now, "send"], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_kill_between_queue_and_send_sends_once(outbound, smtp_server):
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    # Killed after claiming the first row, before any SMTP: that row's outcome is unknown
+    # to the next run (it cannot tell), so it is reported and not resent.
+    killed = _send_subprocess(outbound, "claimed:1")
+    assert killed.returncode == -signal.SIGKILL
+    rerun = _send_subprocess(outbound)
+    assert rerun.returncode == 1 and "unknown outcome, not resent" in rerun.stderr
+    assert "1 sent" in rerun.stdout
+    assert len(smtp_server.recorder.messages) == 1
+    assert sorted(r[1] for r in outbox_rows(outbound)) == ["sent", "unknown"]
+
+
+def test_kill_between_send_and_mark_never_sends_twice(outbound, smtp_server):
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    killed = _send_subprocess(outbound, "accepted:1")
+    assert killed.returncode == -signal.SIGKILL
+    assert len(smtp_server.recorder.messages) == 1
+    rerun = _send_subprocess(outbound)
+    assert "unknown outcome, not resent" in rerun.stderr
+    assert len(smtp_server.recorder.messages) == 2    # the other digest only
+    ids = [m["Message-ID"] for m in smtp_server.recorder.parsed()]
+    assert len(set(ids)) == 2
+
+
+def test_message_ids_are_deterministic(outbound, smtp_server, tmp_path):
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    outbound.cli("send", now=NOW)
+    first = sorted(m["Message-ID"] for m in smtp_server.recorder.parsed())
+    (outbound.root / "mailflow.db").unlink()
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    outbound.cli("send", now=NOW)
+    second = sorted(m["Message-ID"] for m in smtp_server.recorder.parsed()[2:])
+    assert first == second and all(m.startswith("<digest.") for m in first)
+
+
+def test_check_config_renders_every_template(outbound):
+    assert outbound.cli("check-config").code == 0
+    (outbound.root / "templates" / "digest.txt.j2").write_text("{{ no_such_name }}")
+    res = outbound.cli("check-config")
+    assert res.code == 1 and "digest templates" in res.out and "no_such_name" in res.out
+
+
+def test_status_json_unchanged_by_sending(outbound, smtp_server):
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    before = json.loads(outbound.cli("status", "--date", "2026-11-19", "--json", now=NOW).out)
+    outbound.cli("send", now=NOW)
+    after = json.loads(outbound.cli("status", "--date", "2026-11-19", "--json", now=NOW).out)
+    assert before == after
