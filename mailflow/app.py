@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,10 +26,18 @@ class App:
     db: sessionmaker[Session]       # transactions that write
     read: sessionmaker[Session]     # transactions that only read
     fixed_now: datetime | None = None
+    clock_offset: timedelta | None = None
 
     def now(self) -> datetime:
         """The clock every command uses: --now when given, else the real one (aware)."""
+        if self.clock_offset is not None:
+            return datetime.now(timezone.utc) + self.clock_offset
         return self.fixed_now or datetime.now(timezone.utc)
+
+    def run_clock_from_now(self) -> None:
+        """For the service: --now is where the clock starts, and it then runs."""
+        if self.fixed_now is not None:
+            self.clock_offset = self.fixed_now - datetime.now(timezone.utc)
 
     @property
     def tz(self):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ tests and the demo.
 
 Start here:
   mailflow check-config          is everything set up? (names file, key and fix)
+  mailflow run                   the service: IDLE on every mailbox, schedule, sending
   mailflow poll --once           fetch new mail from every mailbox and judge it
   mailflow close-day --date D    after the deadline: who is missing on day D; digests
   mailflow send                  deliver the queued mail
@@ -171,6 +173,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from .service import run_service
+
+    if args.verbose == 0:
+        logging.getLogger().setLevel(logging.INFO)
+    app = _load(args)
+    app.run_clock_from_now()
+    if not app.settings.mailboxes:
+        raise UserError(f"{app.settings.path}: no [[mailbox]] is configured; add one "
+                        "(host, port, security, username, password_env, folders)")
+    for box in app.settings.mailboxes:
+        box.password()  # a missing secret is said now, not at the first reconnect
+    return run_service(app)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -207,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the demo's database and status files (default: ./mailflow-demo)")
     p.add_argument("--keep-running", action="store_true",
                    help="leave the IMAP server up and print how to connect a mail client")
+
+    add("run", cmd_run, "the service: watch every mailbox, run the schedule, send mail",
+        "Watches every [[mailbox]] folder with IMAP IDLE (polling where IDLE is missing or "
+        "silent) and judges new mail as it arrives; runs the schedule of rules/notify.toml in "
+        "company time (reminders, close-day with the supervisors' digests), catching up on "
+        "what was missed while it was down when that still makes sense; delivers the outbox. "
+        "SIGTERM or Ctrl-C stops it cleanly. With --now, the clock starts there and runs.")
 
     add("check-config", cmd_check_config, "validate settings, rules, roster and templates",
         "Reads settings.toml, rules/, the roster CSV and templates/ and lists every problem "
@@ -255,7 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%Y-%m-%dT%H:%M:%SZ")
+    logging.Formatter.converter = time.gmtime  # log times in UTC, whatever the host's zone
     if verbose < 3:
         logging.getLogger("imapclient").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -9,6 +9,7 @@ everything per mail: a failure rolls back, keeps the mail with its error, and go
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -67,12 +68,15 @@ def record_batch(app: App, mails: Iterable[RawMail], counts: Counts,
     faults.point("after-commit")
 
 
-def judge_pending(app: App, counts: Counts, progress: Progress = _quiet) -> None:
+def judge_pending(app: App, counts: Counts, progress: Progress = _quiet,
+                  stop: threading.Event | None = None) -> None:
     with app.read() as session:
         ids = queries.pending_mail_ids(session)
     ctx = app.context()
     step = max(1, len(ids) // 10)
     for n, mail_id in enumerate(ids, start=1):
+        if stop is not None and stop.is_set():
+            return  # the rest stays pending and is judged at the next start
         try:
             with app.db.begin() as session:
                 mail = session.get(Mail, mail_id)
@@ -114,7 +118,7 @@ def poll_mailboxes(app: App, progress: Progress = _quiet) -> Counts:
             continue
         try:
             for folder in box.folders:
-                _poll_folder(app, client, box, folder, counts, progress)
+                poll_folder(app, client, box, folder, counts, progress)
         except imap.ImapError as exc:
             counts.errors.append(str(exc))
             progress(str(exc))
@@ -131,7 +135,7 @@ def poll_mailboxes(app: App, progress: Progress = _quiet) -> Counts:
     return counts
 
 
-def _poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, counts: Counts,
+def poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, counts: Counts,
                  progress: Progress) -> None:
     with app.read() as session:
         state = queries.folder_state(session, box.name, folder)

@@ -8,7 +8,6 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.utils import parseaddr
 
 import aiosmtplib
@@ -119,11 +118,11 @@ def send_pending(app: App, progress: Callable[[str], None] = lambda m: None) -> 
         for row in outbox.recover(session):
             report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
                                   f"{row.last_error}")
-    asyncio.run(_send_loop(app, cfg, report, progress))
+    asyncio.run(send_loop(app, cfg, report, progress))
     return report
 
 
-async def _send_loop(app: App, cfg: Smtp, report: SendReport,
+async def send_loop(app: App, cfg: Smtp, report: SendReport,
                      progress: Callable[[str], None]) -> None:
     sender = parseaddr(cfg.sender)[1]
     client: aiosmtplib.SMTP | None = None
@@ -181,10 +180,3 @@ async def _drop(client: aiosmtplib.SMTP | None, polite: bool = False) -> None:
     except Exception:  # QUIT failing after the last 250 changes nothing that was sent
         client.close()
     return None
-
-
-def log_report(report: SendReport, at: datetime) -> None:
-    for line in report.unknown:
-        log.error("unknown delivery outcome (not resent): %s", line)
-    for line in report.failed:
-        log.error("delivery failed: %s", line)

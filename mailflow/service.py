@@ -1,0 +1,187 @@
+"""`mailflow run`: the service. One watcher thread per mailbox folder (IMAP IDLE, or
+polling where IDLE is missing or goes silent), the scheduler, and the outbox sender, until
+SIGTERM; then the mail in hand is finished and the process exits cleanly."""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import schedule
+
+from . import imap
+from .app import App
+from .errors import ConfigError, UserError
+from .jobs import run_due
+from .outbox import recover
+from .pipeline import Counts, judge_pending, poll_folder
+from .settings import Mailbox
+from .smtp import SendReport, send_loop
+
+log = logging.getLogger(__name__)
+
+IDLE_SLICE = 5.0          # seconds per idle_check, so a stop request is seen quickly
+IDLE_RENEW = 10 * 60.0    # re-issue IDLE well under the 29 minutes servers allow (RFC 2177)
+BACKOFF_MAX = 300.0
+
+
+class Service:
+    def __init__(self, app: App, *, idle_renew: float = IDLE_RENEW) -> None:
+        self.app = app
+        self.stop = threading.Event()
+        self.mail_arrived = threading.Event()
+        self.idle_renew = idle_renew
+        self.threads: list[threading.Thread] = []
+
+    # -- mailbox watchers -----------------------------------------------------------
+
+    def _fetch(self, client: imap.Client, box: Mailbox, folder: str) -> None:
+        counts = Counts()
+        poll_folder(self.app, client, box, folder, counts, lambda m: None)
+        judge_pending(self.app, counts, stop=self.stop)
+        if counts.fetched:
+            log.info("%s/%s: %s", box.name, folder, counts.summary())
+        if counts.notices:
+            self.mail_arrived.set()
+
+    def _watch(self, box: Mailbox, folder: str) -> None:
+        delay = 1.0
+        poll_every = float(self.app.policy.notify.poll_every_seconds)
+        while not self.stop.is_set():
+            client = None
+            try:
+                client = imap.connect(box, box.password())
+                self._fetch(client, box, folder)     # catch up by UID after (re)connecting
+                delay = 1.0
+                idle = b"IDLE" in client.capabilities()
+                log.info("watching %s/%s with %s", box.name, folder,
+                         "IDLE" if idle else f"polling every {poll_every:.0f}s")
+                while not self.stop.is_set():
+                    if idle:
+                        self._idle_once(client, poll_every)
+                    else:
+                        self.stop.wait(poll_every)
+                    if self.stop.is_set():
+                        break
+                    self._fetch(client, box, folder)
+            except (imap.ImapError, OSError, imap.IMAPClientError) as exc:
+                if self.stop.is_set():
+                    break
+                wait = min(BACKOFF_MAX, delay) * random.uniform(0.5, 1.5)
+                log.warning("%s/%s: %s; reconnecting in %.0fs", box.name, folder, exc, wait)
+                self.stop.wait(wait)
+                delay = min(BACKOFF_MAX, delay * 2)
+            except (ConfigError, UserError) as exc:
+                log.error("%s/%s: %s", box.name, folder, exc)
+                self.stop.wait(poll_every)
+            finally:
+                if client is not None:
+                    try:
+                        client.logout()
+                    except Exception:  # the connection may be gone already
+                        pass
+
+    def _idle_once(self, client: imap.Client, silent_after: float) -> None:
+        """IDLE until the server reports something, IDLE has run `idle_renew` seconds,
+        or nothing at all came for `silent_after` seconds (then a fetch and a new IDLE
+        show whether the connection still lives: a dead one raises and reconnects)."""
+        client.idle()
+        started = quiet_since = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                responses = client.idle_check(timeout=IDLE_SLICE)
+                now = time.monotonic()
+                if any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1):
+                    return
+                if responses:
+                    quiet_since = now
+                if now - started > self.idle_renew or now - quiet_since > silent_after:
+                    return
+        finally:
+            client.idle_done()
+
+    # -- scheduler and sender -------------------------------------------------------
+
+    def _tick(self) -> None:
+        try:
+            for line in run_due(self.app):
+                log.info("scheduler: %s", line)
+            self.mail_arrived.set()
+        except Exception:  # the scheduler must outlive any one bad tick
+            log.exception("scheduler tick failed")
+
+    def _scheduler(self) -> None:
+        sched = schedule.Scheduler()
+        # `schedule` keeps the rhythm; which jobs are due is decided in company time by
+        # jobs.run_due, whatever the host's time zone.
+        sched.every(15).seconds.do(self._tick)
+        self._tick()
+        while not self.stop.is_set():
+            sched.run_pending()
+            self.stop.wait(1.0)
+
+    def _sender(self) -> None:
+        import asyncio
+
+        every = float(self.app.policy.notify.send_every_seconds)
+        while not self.stop.is_set():
+            self.mail_arrived.wait(every)
+            self.mail_arrived.clear()
+            if self.app.settings.smtp is None:
+                continue
+            report = SendReport()
+            try:
+                asyncio.run(send_loop(self.app, self.app.settings.smtp, report, lambda m: None))
+            except Exception:  # a broken SMTP server must not stop the service
+                log.exception("sending failed; retrying in %.0fs", every)
+                continue
+            if report.sent or report.retry or report.failed or report.unknown:
+                log.info("outbox: %s", report.summary())
+            for line in report.failed + report.unknown:
+                log.error("outbox: %s", line)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def _start(self, name: str, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def run(self) -> int:
+        with self.app.db.begin() as session:
+            for row in recover(session):
+                log.error("outbox: unknown outcome, not resent: <%s> %s", row.message_id,
+                          row.subject)
+        for box in self.app.settings.mailboxes:
+            for folder in box.folders:
+                self._start(f"watch-{box.name}/{folder}", self._watch, box, folder)
+        self._start("scheduler", self._scheduler)
+        self._start("sender", self._sender)
+        log.info("mailflow running: %d folder(s), scheduler, sender; SIGTERM stops it",
+                 sum(len(b.folders) for b in self.app.settings.mailboxes))
+        self.stop.wait()
+        log.info("stopping: finishing the mail in hand")
+        self.mail_arrived.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        alive = [t.name for t in self.threads if t.is_alive()]
+        if alive:
+            log.warning("still busy after 30s, leaving: %s", ", ".join(alive))
+        log.info("stopped")
+        return 0
+
+
+def run_service(app: App) -> int:
+    service = Service(app)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        service.stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return service.run()

@@ -1,0 +1,112 @@
+"""`mailflow run` end to end: Dovecot, aiosmtpd, a real process, a real clock (started at
+--now), SIGTERM. The host's zone is America/Los_Angeles (conftest); the company's is
+Asia/Shanghai."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime
+
+import pytest
+
+from conftest import report, smtp_block
+from servers import deliver, imap_login
+from week import CST
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Running:
+    def __init__(self, project, now: str) -> None:
+        self.log = project.root / f"run-{uuid.uuid4().hex[:6]}.log"
+        env = {k: v for k, v in os.environ.items() if k != "MAILFLOW_FAULT"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mailflow", "--config", str(project.settings), "--now", now,
+             "run"], env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def service_project(project, passwords, dovecot, smtp_server):
+    folder = "R" + uuid.uuid4().hex[:8]
+    client = imap_login("127.0.0.1", dovecot.port, "hr@example.com", "secret-hr")
+    client.create_folder(folder)
+    client.logout()
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(folder,))
+    project.write_settings(smtp_block(smtp_server.port))
+    project.folder = folder
+    return project
+
+
+def subjects(smtp_server) -> list[tuple[str, str]]:
+    return [(m["Subject"], m["To"]) for m in smtp_server.recorder.parsed()]
+
+
+def test_notice_arrives_within_seconds_of_the_report_via_idle(service_project, dovecot,
+                                                              smtp_server):
+    run = Running(service_project, "2026-11-19T20:00:00+08:00")
+    try:
+        wait_for(lambda: "with IDLE" in run.text(), 20, "the IDLE watcher")
+        raw = report(cc=(), subject="工作日报 2026-11-19", message_id="run1@example.com",
+                     date=datetime(2026, 11, 19, 20, 1, tzinfo=CST))
+        client = imap_login("127.0.0.1", dovecot.port, "hr@example.com", "secret-hr")
+        appended = time.monotonic()
+        deliver(client, service_project.folder, raw, datetime(2026, 11, 19, 20, 1, tzinfo=CST))
+        client.logout()
+        notice = wait_for(lambda: [s for s in subjects(smtp_server) if "需要更正" in s[0]], 15,
+                          "the rule-break notice at the SMTP server")
+        latency = time.monotonic() - appended
+        assert notice == [("日报需要更正：工作日报 2026-11-19", "冯喆 <feng.zhe@example.com>")]
+        assert latency < 10
+    finally:
+        code = run.stop()
+    assert code == 0
+    assert "stopped" in run.text() and "Traceback" not in run.text()
+    # The 20:00 reminders went, once each, to the four who had not reported at 20:00.
+    reminders = sorted(to.split("<")[1] for s, to in subjects(smtp_server)
+                       if s.startswith("日报提醒"))
+    assert reminders == ["feng.zhe@example.com>", "han.mei@example.com>",
+                         "li.na@example.com>", "zhao.lei@example.com>"]
+
+
+def test_restart_after_a_missed_close_sends_the_days_digests_once(service_project, smtp_server):
+    def digests_for_19():
+        return [s for s in subjects(smtp_server) if s[0].startswith("日清") and "2026-11-19" in s[0]]
+
+    run = Running(service_project, "2026-11-19T22:00:00+08:00")
+    try:
+        found = wait_for(lambda: len(digests_for_19()) == 2 and digests_for_19(), 30,
+                         "the 2026-11-19 digests after catch-up")
+    finally:
+        assert run.stop() == 0
+    assert sorted(to for _, to in found) == ["孙主管 <sun.zg@example.com>",
+                                             "钱主管 <qian.zg@example.com>"]
+    # No reminder for a day whose deadline had passed when the service came back.
+    assert not any(s.startswith("日报提醒") for s, _ in subjects(smtp_server))
+    total = len(smtp_server.recorder.messages)
+    again = Running(service_project, "2026-11-19T22:05:00+08:00")
+    try:
+        wait_for(lambda: "with IDLE" in again.text(), 20, "the second start")
+        time.sleep(3)
+    finally:
+        assert again.stop() == 0
+    assert len(digests_for_19()) == 2 and len(smtp_server.recorder.messages) == total
