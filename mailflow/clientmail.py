@@ -40,7 +40,9 @@ def _b64(data: bytes) -> bytes:
 
 
 def _qp(data: bytes) -> bytes:
-    return quopri.encodestring(data).replace(b"\n", b"\r\n")
+    # Encode with bare LF line ends, then put CRLF on the wire: encoding CRLF text
+    # directly leaves a lone CR before each soft line break.
+    return quopri.encodestring(data.replace(b"\r\n", b"\n")).replace(b"\n", b"\r\n")
 
 
 def _word(text: str, charset: str, codec: str | None = None) -> str:

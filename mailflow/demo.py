@@ -19,7 +19,7 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from .clientmail import Draft, write
-from .embedded import EmbeddedImap
+from .embedded import EmbeddedImap, EmbeddedSmtp
 from .errors import UserError
 
 CST = timezone(timedelta(hours=8))
@@ -103,7 +103,8 @@ def week_mail() -> list[Seed]:
             case = exceptions.get((i, day))
             if case == "missing":
                 continue
-            hh, mm = 19 + (i % 2), (7 * i + 3 * day) % 60
+            # Most report in the early evening; one in four after the 20:00 reminder.
+            hh, mm = (20 if (i + day) % 4 == 3 else 18 + (i % 2)), (7 * i + 3 * day) % 60
             if case == "late":
                 seeds.append(_report(i, day, 21, 40, note="late"))
             elif case == "hr_in_to":
@@ -147,19 +148,19 @@ def _roster() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _settings(folder: Path, port: int) -> str:
+def _settings(folder: Path, imap_port: int, smtp_port: int) -> str:
     boxes = "".join(f"""
 [[mailbox]]
 name = "{name}"
 host = "127.0.0.1"
-port = {port}
+port = {imap_port}
 security = "none"
 username = "{user}"
 password_env = "MAILFLOW_DEMO_PASSWORD"
 folders = ["INBOX"]
 """ for name, user in (("hr", HR[1]), ("qian", QIAN[1]), ("sun", SUN[1])))
     return f"""\
-# Written by `mailflow demo`: the embedded IMAP server on a loopback port.
+# Written by `mailflow demo`: the embedded IMAP and SMTP servers on loopback ports.
 [company]
 name = "示例销售有限公司"
 timezone = "Asia/Shanghai"
@@ -172,22 +173,88 @@ templates = "{PROJECT / 'templates'}"
 
 [database]
 url = "sqlite:///{folder / 'mailflow.db'}"
-{boxes}"""
+{boxes}
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+username = ""
+sender = "日报助手 <reports@example.com>"
+"""
 
 
-def _seed(server: EmbeddedImap, seeds: list[Seed]) -> None:
-    clients: dict[str, IMAPClient] = {}
-    for box, user in (("hr", HR[1]), ("qian", QIAN[1]), ("sun", SUN[1]), ("gm", GM[1])):
-        server.add_user(user, MAILBOX_PASSWORD)
-        client = IMAPClient(server.host, port=server.port, ssl=False, timeout=30)
-        client._imap.debug = 0
-        client.login(user, MAILBOX_PASSWORD)
-        clients[box] = client
-    for seed in seeds:
-        for box in seed.boxes:
-            clients[box].append("INBOX", seed.raw, (), seed.at)
-    for client in clients.values():
-        client.logout()
+class _Mailboxes:
+    """IMAP sessions per demo user, to deliver the seeded mail as the MTA would."""
+
+    def __init__(self, server: EmbeddedImap) -> None:
+        self.clients: dict[str, IMAPClient] = {}
+        for box, user in (("hr", HR[1]), ("qian", QIAN[1]), ("sun", SUN[1]), ("gm", GM[1])):
+            server.add_user(user, MAILBOX_PASSWORD)
+            client = IMAPClient(server.host, port=server.port, ssl=False, timeout=30)
+            client._imap.debug = 0
+            client.login(user, MAILBOX_PASSWORD)
+            self.clients[box] = client
+
+    def deliver(self, seeds: list[Seed]) -> None:
+        for seed in seeds:
+            for box in seed.boxes:
+                self.clients[box].append("INBOX", seed.raw, (), seed.at)
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.logout()
+
+
+def _stages() -> list[datetime]:
+    """The moments the service would act on each weekday: the 20:00 reminders and the
+    21:30 close, then the next morning (late mail and corrections)."""
+    out = []
+    for i in range(5):
+        d = WEEK_START + timedelta(days=i)
+        out += [datetime(d.year, d.month, d.day, 20, 0, tzinfo=CST),
+                datetime(d.year, d.month, d.day, 21, 30, tzinfo=CST)]
+    out.append(CLOSE_AT)
+    return out
+
+
+def _safe(text: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_ ." else "_" for ch in text)
+    return "_".join(keep.split())[:60] or "mail"
+
+
+def write_mail_folder(out: Path, messages: list[tuple[list[str], bytes]]) -> int:
+    """Every delivered mail under out/<recipient>/NN-<subject>.eml with an .html beside
+    it, and out/index.html linking them all. Returns the number of files written."""
+    import html as html_mod
+    from email import message_from_bytes
+    from email.policy import default
+
+    counters: dict[str, int] = {}
+    rows: list[tuple[str, str, str, str]] = []
+    for rcpts, raw in messages:
+        msg = message_from_bytes(raw, policy=default)
+        subject = str(msg["Subject"] or "")
+        body = msg.get_body(("html", "plain"))
+        page = body.get_content() if body is not None else ""
+        if body is not None and body.get_content_type() == "text/plain":
+            page = f"<pre>{html_mod.escape(page)}</pre>"
+        for rcpt in sorted(set(rcpts)):
+            counters[rcpt] = counters.get(rcpt, 0) + 1
+            folder = out / rcpt
+            folder.mkdir(parents=True, exist_ok=True)
+            stem = f"{counters[rcpt]:02d}-{_safe(subject)}"
+            (folder / f"{stem}.eml").write_bytes(raw)
+            (folder / f"{stem}.html").write_text(page, encoding="utf-8")
+            rows.append((rcpt, f"{rcpt}/{stem}.html", subject, f"{rcpt}/{stem}.eml"))
+    items = "\n".join(
+        f"<tr><td>{html_mod.escape(r)}</td><td><a href=\"{html_mod.escape(h)}\">"
+        f"{html_mod.escape(s)}</a></td><td><a href=\"{html_mod.escape(e)}\">.eml</a></td></tr>"
+        for r, h, s, e in sorted(rows))
+    (out / "index.html").write_text(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>mailflow demo"
+        "</title></head><body style=\"font-family:sans-serif\"><h1>What everyone received</h1>"
+        f"<table cellpadding=\"4\">{items}</table></body></html>\n", encoding="utf-8")
+    return len(rows)
 
 
 def _table(app, days: list[date]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -222,53 +289,80 @@ def _pad(text: str, width: int) -> str:
 
 def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None]) -> int:
     import os
+    from collections import Counter
 
     from .app import load_app
-    from .days import close_day
+    from .days import day_status
     from .export import collect, to_json
+    from .jobs import run_due
     from .pipeline import poll_mailboxes
+    from .smtp import send_pending
 
     if not (PROJECT / "rules").is_dir():
         raise UserError(f"the demo uses the rules/ folder of the mailflow source tree, not found "
                         f"at {PROJECT}; install from a checkout with `pip install -e .`")
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="mailflow-demo-"))
-    out.mkdir(parents=True, exist_ok=True)
-    server = EmbeddedImap().start()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    imap_server = EmbeddedImap().start()
+    smtp_server = EmbeddedSmtp().start()
+    boxes = None
     try:
-        progress(f"[1/5] embedded IMAP server on 127.0.0.1:{server.port}; database in {work}")
-        seeds = week_mail()
-        _seed(server, seeds)
-        progress(f"[2/5] seeded {len(seeds)} mails for 2 regions, week of {WEEK_START} "
-                 f"(Foxmail, Outlook, QQ Mail, iPhone, mutt, 163, xlsx)")
+        progress(f"[1/5] embedded IMAP 127.0.0.1:{imap_server.port} and SMTP "
+                 f"127.0.0.1:{smtp_server.port}; database in {work}")
+        seeds = sorted(week_mail(), key=lambda s: s.at)
+        boxes = _Mailboxes(imap_server)
         (work / "roster.csv").write_text(_roster(), encoding="utf-8")
-        (work / "settings.toml").write_text(_settings(work, server.port), encoding="utf-8")
+        (work / "settings.toml").write_text(_settings(work, imap_server.port, smtp_server.port),
+                                            encoding="utf-8")
         os.environ["MAILFLOW_DEMO_PASSWORD"] = MAILBOX_PASSWORD
-        app = load_app(work / "settings.toml", CLOSE_AT.isoformat())
-        counts = poll_mailboxes(app, lambda m: None)
-        progress(f"[3/5] poll: {counts.summary()}")
+        app = load_app(work / "settings.toml")
+        progress(f"[2/5] a week for 2 regions, {len(seeds)} mails from Foxmail, Outlook, QQ Mail, "
+                 f"iPhone, mutt, 163 and an xlsx report, delivered as the week goes by")
+        kinds: Counter[str] = Counter()
+        judged: Counter[str] = Counter()
+        delivered = 0
+        for stage in _stages():
+            app.fixed_now = stage
+            boxes.deliver([s for s in seeds if delivered <= seeds.index(s) and s.at <= stage])
+            delivered = sum(1 for s in seeds if s.at <= stage)
+            counts = poll_mailboxes(app, lambda m: None)
+            judged.update(counts.codes)
+            run_due(app)
+            report = send_pending(app)
+            if report.failed or report.unknown:
+                raise UserError("the demo's SMTP server refused mail: "
+                                + "; ".join(report.failed + report.unknown))
+        for _, raw in smtp_server.messages:
+            kinds[_kind_of(raw)] += 1
+        progress(f"[3/5] the service's work, stage by stage (poll, 20:00 reminders, 21:30 "
+                 f"close-day, send): rule breaks {dict(sorted(judged.items()))}")
+        progress(f"[4/5] {len(smtp_server.messages)} mails sent over SMTP: "
+                 + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
         days = [WEEK_START + timedelta(days=i) for i in range(5)]
-        missing = sum(len(close_day(app, d).missing) for d in days)
-        progress(f"[4/5] close-day for {days[0]} … {days[-1]}: {missing} missing reports")
         for d in days:
-            from .days import day_status
             people = [p.as_json() for p in day_status(app, d)]
             (out / f"status-{d}.json").write_text(json.dumps(
                 {"date": d.isoformat(), "people": people}, ensure_ascii=False, indent=2) + "\n",
                 encoding="utf-8")
         (out / "export.json").write_text(to_json(collect(app, days[0] - timedelta(days=7),
                                                          days[-1])) + "\n", encoding="utf-8")
+        files = write_mail_folder(out, smtp_server.messages)
         table = _table(app, days)
         (out / "summary.txt").write_text("\n".join(table) + "\n", encoding="utf-8")
-        progress(f"[5/5] wrote {out}/summary.txt, status-<day>.json and export.json "
+        progress(f"[5/5] wrote {files} delivered mails under {out}/<recipient>/, "
+                 f"{out}/index.html, summary.txt, status-<day>.json and export.json "
                  f"in {time.monotonic() - started:.1f}s")
         print()
         print("\n".join(table))
         print()
         print("✓ on time · late · MISSING · - not due. The seeded breaks: " + "; ".join(
             sorted({s.note for s in seeds if s.note})) + ".")
+        print(f"Open {out / 'index.html'} to read what each person received.")
         if keep_running:
-            print(f"\nIMAP server: 127.0.0.1 port {server.port}, no TLS; users "
+            print(f"\nIMAP server: 127.0.0.1 port {imap_server.port}, no TLS; users "
                   f"{HR[1]}, {QIAN[1]}, {SUN[1]}, {GM[1]}; password {MAILBOX_PASSWORD}. "
                   "Ctrl-C stops it.")
             try:
@@ -277,6 +371,17 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None]) 
             except KeyboardInterrupt:
                 pass
     finally:
-        server.stop()
+        if boxes is not None:
+            boxes.close()
+        smtp_server.stop()
+        imap_server.stop()
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _kind_of(raw: bytes) -> str:
+    """The outbox kind, read back from the deterministic Message-ID (kind.hash@domain)."""
+    for line in raw.split(b"\r\n\r\n", 1)[0].splitlines():
+        if line.lower().startswith(b"message-id:"):
+            return line.split(b"<", 1)[-1].split(b".", 1)[0].decode()
+    return "other"

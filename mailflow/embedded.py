@@ -100,3 +100,38 @@ class EmbeddedImap:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+        return "250 Message accepted for delivery"
+
+
+class EmbeddedSmtp:
+    """aiosmtpd on a free loopback port that keeps every message it accepts."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        from aiosmtpd.controller import Controller
+
+        self.host = host
+        self.port = free_port(host)
+        self.collector = _Collector()
+        self._controller = Controller(self.collector, hostname=host, port=self.port)
+
+    @property
+    def messages(self) -> list[tuple[list[str], bytes]]:
+        with self.collector.lock:
+            return list(self.collector.messages)
+
+    def start(self) -> "EmbeddedSmtp":
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()

@@ -75,17 +75,29 @@ def _record(app: App, job: str, period: str, outcome: str) -> bool:
         return False
 
 
+def _first_day(app: App, today: date) -> date:
+    """The day the schedule first ran here. Catch-up never reaches before it: a new
+    installation does not close (and mark missing) the days before it existed."""
+    with app.read() as session:
+        first = session.scalars(select(JobRun.finished_at).order_by(JobRun.finished_at)).first()
+    if first is None:
+        _record(app, "schedule-start", today.isoformat(), "the schedule started")
+        return today
+    return first.astimezone(app.tz).date()
+
+
 def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:
     """Run every job whose time has come and that has not run for its day. One job's
     failure is logged and does not stop the others; it is tried again next tick."""
     done: list[str] = []
     now = app.now()
     today = now.astimezone(app.tz).date()
+    earliest = max(today - timedelta(days=CATCH_UP_DAYS), _first_day(app, today))
     for job in jobs:
         for back in range(CATCH_UP_DAYS, -1, -1):
             day = today - timedelta(days=back)
             period = day.isoformat()
-            if now < due_at(app, job, day) or _done(app, job.name, period):
+            if day < earliest or now < due_at(app, job, day) or _done(app, job.name, period):
                 continue
             try:
                 if not app.workdays.is_workday(day):

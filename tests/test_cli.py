@@ -27,6 +27,21 @@ def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
     export = json.loads((tmp_path / "d" / "export.json").read_text(encoding="utf-8"))
     assert any(r["kind"] == "weekly" for r in export["reports"])
     assert any(v["code"] == "unknown_sender" for v in export["violations"])
+    # What each person received, as delivered by the SMTP server.
+    out = tmp_path / "d"
+    digest = next((out / "qian.zg@example.com").glob("*日清_华东_2026-11-18*.html"))
+    assert "杨帆" in digest.read_text(encoding="utf-8")
+    assert "未交" in digest.read_text(encoding="utf-8")
+    assert list((out / "hr@example.com").glob("*日清_华东_2026-11-18*.eml"))  # HR in Cc
+    notice = next((out / "zhao.lei@example.com").glob("*需要更正*.eml")).read_bytes()
+    from email import message_from_bytes
+    from email.policy import default
+    text_part = message_from_bytes(notice, policy=default).get_body(("plain",)).get_content()
+    assert "人事 hr@example.com 在收件人（To）里" in text_part
+    assert list((out / "han.mei@example.com").glob("*日报提醒*.eml"))
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.count("<tr>") == sum(1 for _ in out.glob("*/*.eml"))
+    assert "\ufffd" not in "".join(p.read_text(encoding="utf-8") for p in out.glob("*/*.html"))
 
 
 def test_ingest_eml_mbox_and_maildir(project, tmp_path):
