@@ -188,6 +188,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_service(app)
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from .init import init
+
+    folder = Path(args.dir)
+    for path in init(folder, datetime.now().date().isoformat()):
+        print(f"wrote {path}")
+    print(f"Next: fill in what is marked FILL IN in {folder / 'settings.toml'}, put your people "
+          f"in {folder / 'roster.csv'}, export the password variables, and run "
+          f"`mailflow --config {folder / 'settings.toml'} check-config`.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -224,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the demo's database and status files (default: ./mailflow-demo)")
     p.add_argument("--keep-running", action="store_true",
                    help="leave the IMAP server up and print how to connect a mail client")
+
+    p = add("init", cmd_init, "write a starter settings.toml, roster.csv, rules/ and templates/",
+            "Writes a configuration for your company to fill in: settings.toml (servers, "
+            "database, time zone), roster.csv with its header and example rows, and copies of "
+            "rules/ and templates/ to edit. Refuses to overwrite existing files.")
+    p.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                   help="where to write (default: the current folder)")
 
     add("run", cmd_run, "the service: watch every mailbox, run the schedule, send mail",
         "Watches every [[mailbox]] folder with IMAP IDLE (polling where IDLE is missing or "

@@ -28,13 +28,16 @@ def _address(name: str, addr: str) -> Address:
 
 
 def build(*, sender: str, to: list[tuple[str, str]], cc: list[tuple[str, str]],
-          rendered: Rendered, msg_id: str, date: datetime) -> bytes:
+          rendered: Rendered, msg_id: str, date: datetime, reply_to: str = "") -> bytes:
     msg = EmailMessage(policy=SMTP)
     sender_name, sender_addr = parseaddr(sender)
     msg["From"] = _address(sender_name, sender_addr)
     msg["To"] = [_address(n, a) for n, a in to]
     if cc:
         msg["Cc"] = [_address(n, a) for n, a in cc]
+    if reply_to:
+        # Answers to an automatic mail go to a person (HR), not to the robot's address.
+        msg["Reply-To"] = _address("", reply_to)
     msg["Subject"] = one_line(rendered.subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = f"<{msg_id}>"

@@ -72,6 +72,24 @@ def _secrets(settings: Settings) -> list[Problem]:
     return problems
 
 
+def _placeholders(settings: Settings) -> tuple[list[Problem], list[str]]:
+    """What `mailflow init` left to fill in."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    file = str(settings.path)
+    if "FILL IN" in settings.company.name:
+        problems.append(Problem(file, "company.name", "still says FILL IN",
+                                "write the company's name, as it should appear in mails"))
+    addresses = [("company.hr", a) for a in settings.company.hr]
+    addresses += [(f"mailbox {b.name!r}.username", b.username) for b in settings.mailboxes]
+    if settings.smtp:
+        addresses.append(("smtp.sender", settings.smtp.sender))
+    for key, value in addresses:
+        if value.lower().rstrip(">").endswith("@example.com"):
+            warnings.append(f"{file}: {key} is {value}, a placeholder address (example.com)")
+    return problems, warnings
+
+
 def check_config(path: Path) -> tuple[list[Problem], list[str]]:
     """All problems (errors) and warnings; an empty problem list means ready to run."""
     try:
@@ -87,7 +105,9 @@ def check_config(path: Path) -> tuple[list[Problem], list[str]]:
             problems.extend(exc.problems)
     problems.extend(_templates(settings.company.templates))
     problems.extend(_secrets(settings))
-    warnings = list(settings.warnings)
+    placeholder_problems, warnings = _placeholders(settings)
+    problems.extend(placeholder_problems)
+    warnings = list(settings.warnings) + warnings
     try:
         roster = load_roster(settings.company.roster)
         hr_people = roster.emails_with_role("hr")

@@ -60,7 +60,7 @@ def _queue(session: Session, app: App, *, key: str, kind: str, period: str,
     rendered = renderer.render(kind, {**_common(app), **context, "title": kind})
     mid = compose.message_id(key, _sender(app))
     raw = compose.build(sender=_sender(app), to=to, cc=cc, rendered=rendered, msg_id=mid,
-                        date=app.now())
+                        date=app.now(), reply_to=_common(app)["hr"])
     return outbox.queue(session, outbox.Outgoing(key, kind, period, to, cc, rendered.subject,
                                                  mid, raw), app.now())
 

@@ -102,3 +102,40 @@ def test_status_table_and_non_workday(project):
     assert "not_due" in res.out and "missing" not in res.out
     closed = project.cli("close-day", "--date", "2026-11-28", now="2026-11-29T09:00+08:00")
     assert "not a workday: nobody is missing" in closed.out
+
+
+def test_init_then_check_config_says_what_to_fill_in(tmp_path, monkeypatch):
+    from conftest import main
+    import io
+    from contextlib import redirect_stdout
+
+    folder = tmp_path / "acme"
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["init", str(folder)]) == 0
+    assert (folder / "rules" / "daily.toml").is_file() and (folder / "templates").is_dir()
+    assert (folder / "roster.csv").read_text(encoding="utf-8").startswith(
+        "email,name,role,region,supervisor,start_date,end_date,probation\n")
+    monkeypatch.delenv("MAILFLOW_HR_PASSWORD", raising=False)
+    monkeypatch.delenv("MAILFLOW_SMTP_PASSWORD", raising=False)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["--config", str(folder / "settings.toml"), "check-config"])
+    text = out.getvalue()
+    assert code == 1
+    errors = [line for line in text.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert any("company.name: still says FILL IN" in e for e in errors)
+    assert any("MAILFLOW_HR_PASSWORD is not set" in e for e in errors)
+    assert any("MAILFLOW_SMTP_PASSWORD is not set" in e for e in errors)
+    assert "placeholder address" in text
+    # Filled in, it passes.
+    settings = folder / "settings.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("FILL IN: 公司名称", "华信销售"),
+                        encoding="utf-8")
+    monkeypatch.setenv("MAILFLOW_HR_PASSWORD", "x")
+    monkeypatch.setenv("MAILFLOW_SMTP_PASSWORD", "y")
+    with redirect_stdout(io.StringIO()):
+        assert main(["--config", str(settings), "check-config"]) == 0
+    with redirect_stdout(io.StringIO()):
+        assert main(["init", str(folder)]) == 1  # never overwrites

@@ -68,6 +68,7 @@ def test_notice_to_the_sender_only_saying_how_to_fix(outbound, smtp_server):
     [msg] = smtp_server.recorder.parsed()
     assert addrs(msg, "To") == ["feng.zhe@example.com"] and addrs(msg, "Cc") == []
     assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg["Reply-To"] == "hr@example.com"
     assert "工作日报 2026-11-19" in msg["Subject"]
     body = msg.get_body(("plain",)).get_content()
     assert "人事 hr@example.com 在收件人（To）里" in body
