@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailflow", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Daily reports (日报) by mail, judged and recorded: fetch over IMAP, "
-                    "check deadline, copy and format rules, keep the record.",
+                    "check deadline, copy and format rules, keep the record, and write the "
+                    "reminders, notices and supervisor digests people would write by hand.",
         epilog=EPILOG)
     parser.add_argument("--config", default="settings.toml", metavar="PATH",
                         help="settings file (default: ./settings.toml)")
@@ -229,13 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("demo", cmd_demo, "run the whole pipeline on an embedded IMAP server and a seeded week",
-            "Starts an IMAP server in-process on a free loopback port, seeds a week of real "
-            "report mail for two regions (late, missing, wrong copy, gb2312, Outlook tables, "
-            "xlsx, corrections, replies, an unknown sender), runs poll and close-day through "
-            "the same code as production, and prints who did what.")
+    p = add("demo", cmd_demo, "the whole service on embedded IMAP and SMTP servers and a seeded week",
+            "Starts an IMAP server (pymap) and an SMTP server (aiosmtpd) in-process on free "
+            "loopback ports, delivers a week of real-looking report mail for two regions "
+            "(late, missing, wrong copy, gb2312, Outlook tables, xlsx, corrections, replies, an "
+            "unknown sender) as the week goes by, runs the same fetch, scheduler and sending "
+            "code as `mailflow run`, prints who did what, and writes every delivered mail to "
+            "DIR/<recipient>/ with an index.html.")
     p.add_argument("--out", default="mailflow-demo", metavar="DIR",
-                   help="folder for the demo's database and status files (default: ./mailflow-demo)")
+                   help="folder for the delivered mails, status and export files "
+                        "(default: ./mailflow-demo; replaced on each run)")
     p.add_argument("--keep-running", action="store_true",
                    help="leave the IMAP server up and print how to connect a mail client")
 
@@ -268,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
             "The arrival time is taken from the topmost Received header.")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, mbox file, Maildir or folder of .eml")
 
-    p = add("close-day", cmd_close_day, "judge a day: mark missing reports (idempotent)",
+    p = add("close-day", cmd_close_day, "judge a day: mark missing reports, queue digests (idempotent)",
             "After the deadline (and grace) of day D, every salesperson on the roster with no "
             "report for D is marked missing, and each supervisor's daily-clearing digest is "
             "queued (HR in Cc during the transition period). Running it again changes nothing.")

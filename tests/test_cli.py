@@ -139,3 +139,20 @@ def test_init_then_check_config_says_what_to_fill_in(tmp_path, monkeypatch):
         assert main(["--config", str(settings), "check-config"]) == 0
     with redirect_stdout(io.StringIO()):
         assert main(["init", str(folder)]) == 1  # never overwrites
+
+
+def test_readme_command_reference_matches_help():
+    import importlib.util
+
+    from conftest import ROOT
+    spec = importlib.util.spec_from_file_location("cli_reference",
+                                                  ROOT / "scripts" / "cli_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert module.replaced(readme) == readme, \
+        "README's command reference is stale: run python scripts/cli_reference.py --write"
+    assert readme.splitlines()[9] == "python3 -m venv .venv && .venv/bin/pip install -q -e . " \
+                                     "&& .venv/bin/mailflow demo"
+    assert "bash scripts/test.sh" in readme.splitlines()[10]
+    assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
