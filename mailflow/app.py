@@ -46,8 +46,10 @@ class App:
     def context(self) -> Context:
         company = self.settings.company
         hr = frozenset(company.hr) | frozenset(self.roster.emails_with_role("hr"))
+        management = frozenset(company.management) | \
+            frozenset(self.roster.emails_with_role("management"))
         return Context(self.policy, self.roster, self.workdays, company.timezone, hr,
-                       company.authserv_ids)
+                       company.authserv_ids, management)
 
 
 def parse_now(value: str | None, tz: object = timezone.utc) -> datetime | None:

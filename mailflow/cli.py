@@ -128,6 +128,105 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def _week(app, value: str | None):  # type: ignore[no-untyped-def]
+    from .periods import monday_of, parse_week
+
+    if value:
+        return parse_week(value)
+    return monday_of(_today(app)) - timedelta(days=7)
+
+
+def _month(app, value: str | None):  # type: ignore[no-untyped-def]
+    from .periods import parse_month, prev_month
+
+    if value:
+        return parse_month(value)
+    today = _today(app)
+    return prev_month(date(today.year, today.month, 1))
+
+
+def _need_smtp(app) -> None:  # type: ignore[no-untyped-def]
+    if app.settings.smtp is None:
+        raise UserError(f"{app.settings.path}: there is no [smtp] section; mailflow needs its "
+                        "sender address to write mail (add [smtp] with sender = …)")
+
+
+def cmd_compile_weekly(args: argparse.Namespace) -> int:
+    from .compliance import queue_hr_weekly
+    from .periods import week_label
+    from .weekly import compile_drafts
+
+    app = _load(args)
+    _need_smtp(app)
+    monday = _week(app, args.week)
+    drafts = compile_drafts(app, monday)
+    hr = queue_hr_weekly(app, monday)
+    print(f"{week_label(monday)}: weekly drafts {drafts.added} queued, {drafts.existing} already "
+          f"queued; HR weekly compliance mail {hr.added} queued, {hr.existing} already queued. "
+          "`mailflow send` delivers them.")
+    return 0
+
+
+def cmd_close_week(args: argparse.Namespace) -> int:
+    from .periods import week_label
+    from .weekly import close_week
+
+    app = _load(args)
+    monday = _week(app, args.week)
+    found = close_week(app, monday)
+    print(f"{week_label(monday)} closed: {len(found)} weekly report(s) late or missing"
+          + (": " + ", ".join(found) if found else ""))
+    return 0
+
+
+def cmd_month_end(args: argparse.Namespace) -> int:
+    from .monthly import queue_month_end
+    from .periods import month_label
+
+    app = _load(args)
+    _need_smtp(app)
+    first = _month(app, args.month) if args.month else date(_today(app).year, _today(app).month, 1)
+    q = queue_month_end(app, first)
+    print(f"{month_label(first)}: month-end sheets {q.added} queued, {q.existing} already queued.")
+    return 0
+
+
+def cmd_close_month(args: argparse.Namespace) -> int:
+    from .monthly import close_month
+    from .periods import month_label
+
+    app = _load(args)
+    first = _month(app, args.month)
+    found = close_month(app, first)
+    print(f"{month_label(first)} closed: {len(found)} form(s) missing"
+          + (": " + ", ".join(found) if found else ""))
+    return 0
+
+
+def cmd_hr_monthly(args: argparse.Namespace) -> int:
+    from .compliance import queue_hr_monthly
+    from .periods import month_label
+
+    app = _load(args)
+    _need_smtp(app)
+    first = _month(app, args.month)
+    q = queue_hr_monthly(app, first)
+    print(f"{month_label(first)}: HR monthly compliance mail {q.added} queued, "
+          f"{q.existing} already queued.")
+    return 0
+
+
+def cmd_meeting(args: argparse.Namespace) -> int:
+    from .meeting import meeting_day, queue_meeting_notice
+
+    app = _load(args)
+    _need_smtp(app)
+    day = args.date or meeting_day(app, _today(app))
+    q = queue_meeting_notice(app, day)
+    print(q.note or f"meeting of {day}: {q.added} notices queued, {q.existing} already queued.")
+    return 0
+
+
 def cmd_send(args: argparse.Namespace) -> int:
     from .smtp import send_pending
 
@@ -282,6 +381,34 @@ def build_parser() -> argparse.ArgumentParser:
             "Before day D's deadline, queues one reminder to each salesperson on the roster "
             "with no report for D. After the deadline it queues nothing and says so.")
     p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="the day (default: today)")
+
+    p = add("compile-weekly", cmd_compile_weekly,
+            "queue each supervisor's draft 销售区域周报 and HR's weekly compliance mail",
+            "For week W: one draft weekly regional report per region to its supervisor (the "
+            "submission grid, metrics with the change from the week before, the week's 问题与需求 "
+            "and 竞品信息, next week's plans, an .xlsx of the same), and HR's compliance mail for "
+            "the week (per region and person, trend, mail to look at, .csv and .xlsx). Idempotent.")
+    p.add_argument("--week", metavar="YYYY-Www", help="the week (default: last week)")
+
+    p = add("close-week", cmd_close_week,
+            "judge the supervisors' weekly reports: weekly_late, weekly_missing (idempotent)")
+    p.add_argument("--week", metavar="YYYY-Www", help="the week (default: last week)")
+
+    p = add("month-end", cmd_month_end,
+            "queue each supervisor's month-end reminder with the pre-filled 考核表 (idempotent)")
+    p.add_argument("--month", metavar="YYYY-MM", help="the month (default: this month)")
+
+    p = add("close-month", cmd_close_month,
+            "record assessment_missing and indicators_missing for a month (idempotent)")
+    p.add_argument("--month", metavar="YYYY-MM", help="the month (default: last month)")
+
+    p = add("hr-monthly", cmd_hr_monthly, "queue HR's monthly compliance mail (idempotent)")
+    p.add_argument("--month", metavar="YYYY-MM", help="the month (default: last month)")
+
+    p = add("meeting", cmd_meeting,
+            "queue the Saturday meeting notice to everyone (none for a statutory holiday)")
+    p.add_argument("--date", type=_date, metavar="YYYY-MM-DD",
+                   help="the meeting day (default: the next one)")
 
     add("send", cmd_send, "deliver what the outbox holds, then exit",
         "Sends every due outbox row over SMTP ([smtp] in the settings). A temporary failure "

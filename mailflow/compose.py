@@ -27,8 +27,12 @@ def _address(name: str, addr: str) -> Address:
     return Address(display_name=one_line(name), username=username, domain=domain)
 
 
+Attachment = tuple[str, str, bytes]   # file name, MIME type, content
+
+
 def build(*, sender: str, to: list[tuple[str, str]], cc: list[tuple[str, str]],
-          rendered: Rendered, msg_id: str, date: datetime, reply_to: str = "") -> bytes:
+          rendered: Rendered, msg_id: str, date: datetime, reply_to: str = "",
+          attachments: tuple[Attachment, ...] = ()) -> bytes:
     msg = EmailMessage(policy=SMTP)
     sender_name, sender_addr = parseaddr(sender)
     msg["From"] = _address(sender_name, sender_addr)
@@ -46,4 +50,9 @@ def build(*, sender: str, to: list[tuple[str, str]], cc: list[tuple[str, str]],
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(rendered.text, charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    for filename, mime, content in attachments:
+        maintype, _, subtype = mime.partition("/")
+        # Non-ASCII names go out RFC 2231-encoded, which every client here reads.
+        msg.add_attachment(content, maintype=maintype, subtype=subtype,
+                           filename=one_line(filename))
     return msg.as_bytes()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from .errors import UserError
 CST = timezone(timedelta(hours=8))
 PROJECT = Path(__file__).resolve().parent.parent
 WEEK_START = date(2026, 11, 16)        # Monday of ISO week 2026-W47
-CLOSE_AT = datetime(2026, 11, 21, 9, 0, tzinfo=CST)
+LAST_DAY = date(2026, 12, 3)           # after the month end and its forms' deadline
 HR = ("人事部", "hr@example.com")
 GM = ("王总", "gm@example.com")
 QIAN = ("钱主管", "qian.zg@example.com")
@@ -71,6 +72,8 @@ def _sections(i: int, day: int, drop: str | None = None) -> tuple[tuple[str, str
         if heading == drop:
             continue
         text = options[(i + day) % len(options)].format(n=n, s=f"{s:,}", c=f"{c:,}")
+        if heading == "问题与需求" and i == 1 and 7 <= day <= 10:
+            text = "客户要求延长账期，需要公司政策支持。"  # raised day after day: the draft flags it
         out.append((heading, text))
     return tuple(out)
 
@@ -93,12 +96,25 @@ def _boxes(to: tuple, cc: tuple) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names[p] for p in (*to, *cc) if p in names)) or ("hr",)
 
 
+def _workdays() -> list[date]:
+    """The demo's span: three weeks of workdays from WEEK_START, through the month end."""
+    out, day = [], WEEK_START
+    while day <= LAST_DAY:
+        if day.weekday() < 5:
+            out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
 def week_mail() -> list[Seed]:
-    """A realistic week for two regions, with the rule breaks people really make."""
+    """Three weeks for two regions, with the rule breaks people really make in the first,
+    the supervisors' weekly reports and month-end forms (one of each missing)."""
     seeds: list[Seed] = []
     exceptions = {(1, 1): "late", (3, 2): "missing", (4, 3): "hr_in_to", (7, 0): "wrong_sup",
-                  (5, 0): "no_plan", (0, 3): "correction", (6, 4): "missing"}
-    for day in range(5):
+                  (5, 0): "no_plan", (0, 3): "correction", (6, 4): "missing", (2, 7): "missing",
+                  (5, 8): "late"}
+    for day, d in enumerate(_workdays()):
+        offset = (d - WEEK_START).days
         for i in range(len(PEOPLE)):
             case = exceptions.get((i, day))
             if case == "missing":
@@ -106,20 +122,21 @@ def week_mail() -> list[Seed]:
             # Most report in the early evening; one in four after the 20:00 reminder.
             hh, mm = (20 if (i + day) % 4 == 3 else 18 + (i % 2)), (7 * i + 3 * day) % 60
             if case == "late":
-                seeds.append(_report(i, day, 21, 40, note="late"))
+                seeds.append(_report(i, offset, 21, 40, note="late"))
             elif case == "hr_in_to":
-                seeds.append(_report(i, day, hh, mm, to=(PEOPLE[i][3], HR), cc=(),
+                seeds.append(_report(i, offset, hh, mm, to=(PEOPLE[i][3], HR), cc=(),
                                      note="HR in To instead of Cc"))
             elif case == "wrong_sup":
-                seeds.append(_report(i, day, hh, mm, to=(QIAN,), note="sent to the wrong supervisor"))
+                seeds.append(_report(i, offset, hh, mm, to=(QIAN,),
+                                     note="sent to the wrong supervisor"))
             elif case == "no_plan":
-                seeds.append(_report(i, day, hh, mm, drop="明日计划", note="no 明日计划 section"))
+                seeds.append(_report(i, offset, hh, mm, drop="明日计划", note="no 明日计划 section"))
             else:
-                seeds.append(_report(i, day, hh, mm))
+                seeds.append(_report(i, offset, hh, mm))
             if case == "correction":
                 fixed = tuple((h, "更正：" + t if h == "销售额" else t)
-                              for h, t in _sections(i, day))
-                seeds.append(_report(i, day, 22, 15, tag="fix", sections=fixed,
+                              for h, t in _sections(i, offset))
+                seeds.append(_report(i, offset, 22, 15, tag="fix", sections=fixed,
                                      note="a correction after the deadline"))
     seeds.append(_report(1, 2, 21, 5, subject=f"回复：工作日报 {WEEK_START + timedelta(2):%Y-%m-%d}",
                          tag="re", note="a reply, not a report"))
@@ -130,9 +147,20 @@ def week_mail() -> list[Seed]:
                       "an unknown sender"))
     weekly = Draft("钱主管", "qian.zg@example.com", (GM,), (HR,), "销售区域周报 华东 2026-W47",
                    (("本周总结", "本周华东区销售额稳步增长。"), ("下周重点", "重点跟进两家新客户。")),
-                   datetime(2026, 11, 20, 17, 30, tzinfo=CST), "qian.weekly.2026W47@example.com")
+                   datetime(2026, 11, 20, 19, 30, tzinfo=CST), "qian.weekly.2026W47@example.com")
     seeds.append(Seed(write("outlook", weekly), weekly.date, ("gm", "hr"),
-                      "a supervisor's weekly report"))
+                      "a supervisor's weekly report (the other one is missing)"))
+    form = Draft("钱主管", "qian.zg@example.com", (HR,), (), "华东 11月 销售员(含试用期)考核表",
+                 (("说明", "见附件"),), datetime(2026, 12, 1, 16, 0, tzinfo=CST),
+                 "qian.assessment.202611@example.com")
+    seeds.append(Seed(write("xlsx", form), form.date, ("hr",),
+                      "a month-end 考核表 (the other region's is missing)"))
+    for i in (0, 1, 4):
+        name, addr, _, sup, _, _ = PEOPLE[i]
+        sheet = Draft(name, addr, (HR,), (sup,), f"11月考核指标确认 {name}", (("指标", "已签字"),),
+                      datetime(2026, 11, 6, 10, i, tzinfo=CST), f"{addr}.indicators.202611")
+        seeds.append(Seed(write("xlsx", sheet), sheet.date, _boxes((HR,), (sup,)),
+                          "signed indicator sheets (some missing)"))
     return seeds
 
 
@@ -192,6 +220,7 @@ class _Mailboxes:
             server.add_user(user, MAILBOX_PASSWORD)
             client = IMAPClient(server.host, port=server.port, ssl=False, timeout=30)
             client._imap.debug = 0
+            client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.login(user, MAILBOX_PASSWORD)
             self.clients[box] = client
 
@@ -206,14 +235,17 @@ class _Mailboxes:
 
 
 def _stages() -> list[datetime]:
-    """The moments the service would act on each weekday: the 20:00 reminders and the
-    21:30 close, then the next morning (late mail and corrections)."""
+    """The moments the service acts on each day (its scheduler's times: weekly reminder,
+    HR's mails and the week's close in the morning, meeting notice and drafts on Friday
+    afternoon, reminders at 20:00, the close at 21:30). Between them, mail arrives."""
     out = []
-    for i in range(5):
-        d = WEEK_START + timedelta(days=i)
-        out += [datetime(d.year, d.month, d.day, 20, 0, tzinfo=CST),
-                datetime(d.year, d.month, d.day, 21, 30, tzinfo=CST)]
-    out.append(CLOSE_AT)
+    day = WEEK_START
+    while day <= LAST_DAY:
+        if day.weekday() < 5:
+            times = [(8, 45)] if day.weekday() == 0 else []
+            for hh, mm in times + [(10, 30), (18, 30), (20, 0), (21, 30)]:
+                out.append(datetime(day.year, day.month, day.day, hh, mm, tzinfo=CST))
+        day += timedelta(days=1)
     return out
 
 
@@ -295,7 +327,7 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None]) 
     from .days import day_status
     from .export import collect, to_json
     from .jobs import run_due
-    from .pipeline import poll_mailboxes
+    from .pipeline import poll_open
     from .smtp import send_pending
 
     if not (PROJECT / "rules").is_dir():
@@ -319,26 +351,32 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None]) 
                                             encoding="utf-8")
         os.environ["MAILFLOW_DEMO_PASSWORD"] = MAILBOX_PASSWORD
         app = load_app(work / "settings.toml")
-        progress(f"[2/5] a week for 2 regions, {len(seeds)} mails from Foxmail, Outlook, QQ Mail, "
-                 f"iPhone, mutt, 163 and an xlsx report, delivered as the week goes by")
+        progress(f"[2/5] three weeks for 2 regions ({WEEK_START} to {LAST_DAY}), {len(seeds)} mails "
+                 "from Foxmail, Outlook, QQ Mail, iPhone, mutt, 163 and xlsx, delivered as the "
+                 "days go by")
         kinds: Counter[str] = Counter()
         judged: Counter[str] = Counter()
         delivered = 0
+        from . import imap
+        connections = [(imap.connect(box, box.password()), box) for box in app.settings.mailboxes]
         for stage in _stages():
             app.fixed_now = stage
-            boxes.deliver([s for s in seeds if delivered <= seeds.index(s) and s.at <= stage])
-            delivered = sum(1 for s in seeds if s.at <= stage)
-            counts = poll_mailboxes(app, lambda m: None)
+            due = [s for s in seeds if s.at <= stage]
+            boxes.deliver(due[delivered:])
+            delivered = len(due)
+            counts = poll_open(app, connections)
             judged.update(counts.codes)
             run_due(app)
             report = send_pending(app)
             if report.failed or report.unknown:
                 raise UserError("the demo's SMTP server refused mail: "
                                 + "; ".join(report.failed + report.unknown))
+        for client, _ in connections:
+            client.logout()
         for _, raw in smtp_server.messages:
             kinds[_kind_of(raw)] += 1
-        progress(f"[3/5] the service's work, stage by stage (poll, 20:00 reminders, 21:30 "
-                 f"close-day, send): rule breaks {dict(sorted(judged.items()))}")
+        progress(f"[3/5] the service's days, stage by stage (poll, the scheduler's jobs, send): "
+                 f"rule breaks {dict(sorted(judged.items()))}")
         progress(f"[4/5] {len(smtp_server.messages)} mails sent over SMTP: "
                  + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
         days = [WEEK_START + timedelta(days=i) for i in range(5)]
@@ -347,8 +385,8 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None]) 
             (out / f"status-{d}.json").write_text(json.dumps(
                 {"date": d.isoformat(), "people": people}, ensure_ascii=False, indent=2) + "\n",
                 encoding="utf-8")
-        (out / "export.json").write_text(to_json(collect(app, days[0] - timedelta(days=7),
-                                                         days[-1])) + "\n", encoding="utf-8")
+        (out / "export.json").write_text(to_json(collect(app, date(2026, 11, 1), LAST_DAY))
+                                         + "\n", encoding="utf-8")
         files = write_mail_folder(out, smtp_server.messages)
         table = _table(app, days)
         (out / "summary.txt").write_text("\n".join(table) + "\n", encoding="utf-8")

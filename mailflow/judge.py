@@ -7,16 +7,19 @@ classified, checked, and recorded. It reads the record and writes to it; it send
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from .checks import Context, Facts, run_checks
+from .checks.copy import check_weekly
 from .checks.base import DAY_CODES
 from .checks.deadline import earned_status
-from .classify import REPORT_KINDS, classify
-from .parse import ParseError, parse_mail
+from .classify import REPORT_KINDS, Classification, classify
+from .parse import ParsedMail, ParseError, parse_mail
+from .periods import month_covered, week_covered
+from .roster import Person
 from .sections import extract
 from .store import queries
 from .store.models import Mail, Report
@@ -54,10 +57,17 @@ def judge_mail(session: Session, mail: Mail, ctx: Context, now: datetime) -> Out
     if cls.kind not in REPORT_KINDS:
         return Outcome(mail.id, cls.kind, cls.email, cls.report_date, ())
 
+    if cls.kind != "daily":
+        cls = covered_period(parsed, cls, ctx)
     extracted = extract(parsed.body, ctx.policy.daily)
     facts = Facts(parsed, cls, mail.received_at, extracted)
     is_daily = cls.kind == "daily"
-    verdicts = run_checks(facts, ctx) if is_daily else []
+    if is_daily:
+        verdicts = run_checks(facts, ctx)
+    elif cls.kind == "weekly":
+        verdicts = check_weekly(facts, ctx)
+    else:
+        verdicts = []
     person = cls.person
     session.add(Report(
         mail_id=mail.id, kind=cls.kind, email=cls.email,
@@ -77,6 +87,28 @@ def judge_mail(session: Session, mail: Mail, ctx: Context, now: datetime) -> Out
         session.flush()
     return Outcome(mail.id, cls.kind, cls.email, cls.report_date,
                    tuple(queries.codes_for_mail(session, mail.id)))
+
+
+def covered_period(parsed: ParsedMail, cls: Classification, ctx: Context) -> Classification:
+    """Weekly reports are dated by the Monday of the week they cover, month-end forms by the
+    first day of their month; an indicator sheet belongs to the salesperson it names."""
+    if cls.kind == "weekly":
+        start = week_covered(parsed.subject, cls.subject_date, cls.arrival_date)
+    else:
+        start = month_covered(parsed.subject, cls.subject_date, cls.arrival_date,
+                              early_means_previous=cls.kind == "assessment")
+    email, person = cls.email, cls.person
+    if cls.kind == "indicators" and (person is None or person.role != "sales"):
+        named = _named_salesperson(parsed, ctx, start)
+        if named is not None:
+            email, person = named.email, named
+    return replace(cls, report_date=start, email=email, person=person)
+
+
+def _named_salesperson(parsed: ParsedMail, ctx: Context, day: date) -> Person | None:
+    text = parsed.subject + " " + " ".join(a.filename for a in parsed.attachments)
+    found = [p for p in ctx.roster.on(day, "sales") if p.name and p.name in text]
+    return found[0] if len(found) == 1 else None
 
 
 def settle_day(session: Session, email: str, day: date, ctx: Context, now: datetime) -> None:

@@ -20,7 +20,8 @@ from .roster import Person
 from .store.models import Mail, Report, Violation
 
 WEEKDAYS = "一二三四五六日"
-COLOURS = {"on_time": "#dafbe1", "late": "#fff8c5", "missing": "#ffebe9", "not_due": "#f6f8fa"}
+COLOURS = {"on_time": "#dafbe1", "late": "#fff8c5", "missing": "#ffebe9", "not_due": "#f6f8fa",
+           "pending": "#ddf4ff"}
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,16 @@ class Queued:
     note: str = ""
 
 
-def _weekday(day: date) -> str:
+def weekday_label(day: date) -> str:
     return "周" + WEEKDAYS[day.weekday()]
 
 
-def _common(app: App) -> dict[str, Any]:
+def common(app: App) -> dict[str, Any]:
     hr = app.settings.company.hr[0] if app.settings.company.hr else ""
     return {"company": app.settings.company.name, "hr": hr, "title": ""}
 
 
-def _name(app: App, email: str, day: date) -> str:
+def name_of(app: App, email: str, day: date) -> str:
     person = app.roster.person(email, day)
     return person.name if person else email
 
@@ -52,15 +53,16 @@ def _sender(app: App) -> str:
     return app.settings.smtp.sender
 
 
-def _queue(session: Session, app: App, *, key: str, kind: str, period: str,
-           to: list[tuple[str, str]], cc: list[tuple[str, str]], context: dict[str, Any],
-           renderer: Renderer) -> bool:
+def queue_mail(session: Session, app: App, *, key: str, kind: str, period: str,
+               to: list[tuple[str, str]], cc: list[tuple[str, str]], context: dict[str, Any],
+               renderer: Renderer, attachments: tuple[compose.Attachment, ...] = ()) -> bool:
+    """Render, build and queue one mail unless its key is queued already."""
     if outbox.exists(session, key):
         return False
-    rendered = renderer.render(kind, {**_common(app), **context, "title": kind})
+    rendered = renderer.render(kind, {**common(app), **context, "title": kind})
     mid = compose.message_id(key, _sender(app))
     raw = compose.build(sender=_sender(app), to=to, cc=cc, rendered=rendered, msg_id=mid,
-                        date=app.now(), reply_to=_common(app)["hr"])
+                        date=app.now(), reply_to=common(app)["hr"], attachments=attachments)
     return outbox.queue(session, outbox.Outgoing(key, kind, period, to, cc, rendered.subject,
                                                  mid, raw), app.now())
 
@@ -89,12 +91,12 @@ def queue_reminders(app: App, day: date) -> Queued:
         for person in app.roster.on(day, "sales"):
             if person.email in reported:
                 continue
-            context = {"name": person.name, "date": day.isoformat(), "weekday": _weekday(day),
+            context = {"name": person.name, "date": day.isoformat(), "weekday": weekday_label(day),
                        "deadline": f"{due.astimezone(app.tz):%H:%M}",
                        "now_time": f"{now.astimezone(app.tz):%H:%M}",
                        "supervisor": person.supervisor,
-                       "supervisor_name": _name(app, person.supervisor, day)}
-            if _queue(session, app, key=f"reminder|{person.email}|{day}", kind="reminder",
+                       "supervisor_name": name_of(app, person.supervisor, day)}
+            if queue_mail(session, app, key=f"reminder|{person.email}|{day}", kind="reminder",
                       period=day.isoformat(), to=[(person.name, person.email)], cc=[],
                       context=context, renderer=renderer):
                 added += 1
@@ -122,9 +124,9 @@ def queue_notice(session: Session, app: App, mail: Mail) -> bool:
     if not found:
         return False
     renderer = renderer_for(app)
-    hr = _common(app)["hr"]
+    hr = common(app)["hr"]
     base = {"name": person.name, "supervisor": person.supervisor, "hr": hr,
-            "supervisor_name": _name(app, person.supervisor, report.report_date),
+            "supervisor_name": name_of(app, person.supervisor, report.report_date),
             "today": mail.received_at.astimezone(app.tz).date().isoformat()}
     problems = []
     for v in found:
@@ -135,14 +137,14 @@ def queue_notice(session: Session, app: App, mail: Mail) -> bool:
     context = {**base, "subject": report.subject, "report_date": report.report_date.isoformat(),
                "received": f"{mail.received_at.astimezone(app.tz):%m-%d %H:%M}",
                "problems": problems}
-    return _queue(session, app, key=f"notice|{mail.id}", kind="notice",
+    return queue_mail(session, app, key=f"notice|{mail.id}", kind="notice",
                   period=report.report_date.isoformat(), to=[(person.name, person.email)], cc=[],
                   context=context, renderer=renderer)
 
 
 # -- daily-clearing digests ------------------------------------------------------------
 
-def _money(value: float | int) -> str:
+def money(value: float | int) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
@@ -179,15 +181,15 @@ def digest_context(app: App, day: date, supervisor: Person,
             "status_text": renderer.label(st.status), "colour": COLOURS[st.status],
             "time": f"{st.received_at.astimezone(app.tz):%H:%M}" if st.received_at else "",
             "breaks": breaks,
-            "metrics": {k: _money(metrics.get(k, 0) or 0) for k in totals} if report else None,
+            "metrics": {k: money(metrics.get(k, 0) or 0) for k in totals} if report else None,
         })
         if report and report.fields.get("issues", "").strip() not in ("", "无"):
             issues.append({"name": person.name, "text": report.fields["issues"].strip()})
     due = deadline_for(day, app.context())
     return {"supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,
-            "date": day.isoformat(), "weekday": _weekday(day),
+            "date": day.isoformat(), "weekday": weekday_label(day),
             "deadline": f"{due.astimezone(app.tz):%H:%M}", "people": people, "issues": issues,
-            "counts": counts, "totals": {k: _money(v) for k, v in totals.items()}}
+            "counts": counts, "totals": {k: money(v) for k, v in totals.items()}}
 
 
 def teams(app: App, day: date) -> list[tuple[Person, list[Person]]]:
@@ -207,7 +209,7 @@ def queue_digests(app: App, day: date) -> Queued:
     if not app.workdays.is_workday(day):
         return Queued(0, 0, f"{day} is not a workday: no digests")
     until = app.policy.notify.hr_assist_until
-    hr = [(_name(app, a, day), a) for a in app.settings.company.hr] \
+    hr = [(name_of(app, a, day), a) for a in app.settings.company.hr] \
         if until is not None and day <= until else []
     renderer = renderer_for(app)
     added = existing = 0
@@ -220,7 +222,7 @@ def queue_digests(app: App, day: date) -> Queued:
         # Built from a read of the day, then queued in its own write: readers never wait.
         context = digest_context(app, day, sup, team)
         with app.db.begin() as session:
-            if _queue(session, app, key=key, kind="digest", period=day.isoformat(),
+            if queue_mail(session, app, key=key, kind="digest", period=day.isoformat(),
                       to=[(sup.name, sup.email)], cc=hr, context=context, renderer=renderer):
                 added += 1
             else:
@@ -235,7 +237,16 @@ def sample_contexts(app_like: Any = None) -> dict[str, dict[str, Any]]:
     person = {"name": "张三", "status_text": "按时", "colour": COLOURS["on_time"], "time": "20:05",
               "breaks": ["人事未抄送"], "probation": True,
               "metrics": {"visits": "3", "sales": "12,000", "collections": "0"}}
+    from . import compliance, meeting, monthly, weekly
+
     return {
+        "weekly_draft": {**common, **weekly.sample_context()},
+        "weekly_reminder": {**common, "supervisor_name": "钱主管", "week": "2026-W48",
+                            "start": "2026-11-23", "end": "2026-11-29", "due": "11-30 10:00",
+                            "management": "gm@example.com", "hr_list": "hr@example.com"},
+        "compliance": {**common, **compliance.sample_context()},
+        "month_end": {**common, **monthly.sample_context()},
+        "meeting": {**common, **meeting.sample_context()},
         "reminder": {**common, "name": "张三", "date": "2026-11-26", "weekday": "周四",
                      "deadline": "21:00", "now_time": "20:00", "supervisor": "qian@example.com",
                      "supervisor_name": "钱主管"},

@@ -135,6 +135,18 @@ def poll_mailboxes(app: App, progress: Progress = _quiet) -> Counts:
     return counts
 
 
+def poll_open(app: App, connections: list[tuple[IMAPClient, Mailbox]],
+              progress: Progress = _quiet) -> Counts:
+    """Fetch and judge over connections already open (the demo keeps them between polls,
+    as the service's watchers do)."""
+    counts = Counts()
+    for client, box in connections:
+        for folder in box.folders:
+            poll_folder(app, client, box, folder, counts, progress)
+    judge_pending(app, counts, progress)
+    return counts
+
+
 def poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, counts: Counts,
                  progress: Progress) -> None:
     with app.read() as session:

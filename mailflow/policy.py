@@ -81,6 +81,51 @@ class NotifyRules:
     poll_every_seconds: int
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class WeeklyRules:
+    draft_weekday: int
+    draft_at: time
+    repeat_highlight_days: int
+    due_weekday: int
+    due_at: time
+    reminder_weekday: int
+    reminder_at: time
+    close_at: time
+    hr_weekday: int
+    hr_at: time
+
+
+@dataclass(frozen=True)
+class MonthlyRules:
+    indicators_due_day: int
+    indicators_due_at: time
+    assessment_reminder_at: time
+    assessment_due_day: int
+    assessment_due_at: time
+    close_at: time
+    hr_at: time
+
+
+@dataclass(frozen=True)
+class MeetingRules:
+    weekday: int
+    at: time
+    place: str
+    send_weekday: int
+    send_at: time
+    to_roles: tuple[str, ...]
+    rules: tuple[str, ...]
+
+
+DEFAULT_WEEKLY = WeeklyRules(4, time(18), 3, 0, time(10), 0, time(8, 30), time(10, 30), 0, time(9))
+DEFAULT_MONTHLY = MonthlyRules(10, time(18), time(10), 3, time(18), time(18, 30), time(9))
+DEFAULT_MEETING = MeetingRules(5, time(9), "", 4, time(17), ("sales", "supervisor", "management",
+                                                             "hr"), ())
+
+
 @dataclass(frozen=True)
 class Policy:
     daily: DailyRules
@@ -88,6 +133,9 @@ class Policy:
     kinds: KindRules
     notify: NotifyRules = field(default_factory=lambda: NotifyRules(
         None, 24, NOTICE_CODES, time(20, 0), time(21, 30), 30, 60))
+    weekly: WeeklyRules = DEFAULT_WEEKLY
+    monthly: MonthlyRules = DEFAULT_MONTHLY
+    meeting: MeetingRules = DEFAULT_MEETING
 
 
 def _parse_time(t: TableReader, name: str, default: str) -> time:
@@ -271,6 +319,75 @@ def _load_notify(path: Path, problems: list[Problem]) -> NotifyRules | None:
                        send_every, poll_every)
 
 
+def _weekday(t: TableReader, name: str, default: str) -> int:
+    raw = (t.get(name, str, default) or default).lower()
+    if raw not in WEEKDAYS:
+        t.problem(name, f"{raw!r} is not a weekday", f"use one of: {', '.join(WEEKDAYS)}")
+        return WEEKDAYS.index(default)
+    return WEEKDAYS.index(raw)
+
+
+def _day_of_month(t: TableReader, name: str, default: int) -> int:
+    value = t.get(name, int, default) or default
+    if not 1 <= value <= 28:
+        t.problem(name, f"is {value}", "use a day from 1 to 28 (every month has it)")
+        return default
+    return value
+
+
+def _load_weekly(path: Path, problems: list[Problem]) -> WeeklyRules | None:
+    data = load_toml(path, problems) if path.exists() else {}
+    if data is None:
+        return None
+    root = TableReader(str(path), data, "", problems)
+    d, r, h = root.sub("draft"), root.sub("report"), root.sub("hr")
+    to = r.get("to", str, "management")
+    if to != "management":
+        r.problem("to", f"is {to!r}", 'only "management" ([company] management) is supported')
+    rules = WeeklyRules(
+        _weekday(d, "weekday", "friday"), _parse_time(d, "time", "18:00"),
+        d.get("repeat_highlight_days", int, 3) or 3,
+        _weekday(r, "due_weekday", "monday"), _parse_time(r, "due_time", "10:00"),
+        _weekday(r, "reminder_weekday", "monday"), _parse_time(r, "reminder_time", "08:30"),
+        _parse_time(r, "close_time", "10:30"),
+        _weekday(h, "weekday", "monday"), _parse_time(h, "time", "09:00"))
+    for t in (d, r, h, root):
+        t.finish()
+    return rules
+
+
+def _load_monthly(path: Path, problems: list[Problem]) -> MonthlyRules | None:
+    data = load_toml(path, problems) if path.exists() else {}
+    if data is None:
+        return None
+    root = TableReader(str(path), data, "", problems)
+    i, a, h = root.sub("indicators"), root.sub("assessment"), root.sub("hr")
+    rules = MonthlyRules(
+        _day_of_month(i, "due_day", 10), _parse_time(i, "due_time", "18:00"),
+        _parse_time(a, "reminder_time", "10:00"), _day_of_month(a, "due_day", 3),
+        _parse_time(a, "due_time", "18:00"), _parse_time(a, "close_time", "18:30"),
+        _parse_time(h, "time", "09:00"))
+    for t in (i, a, h, root):
+        t.finish()
+    return rules
+
+
+def _load_meeting(path: Path, problems: list[Problem]) -> MeetingRules | None:
+    data = load_toml(path, problems) if path.exists() else {}
+    if data is None:
+        return None
+    t = TableReader(str(path), data, "", problems)
+    roles = tuple(t.str_list("to_roles", ["sales", "supervisor", "management", "hr"]))
+    for role in roles:
+        if role not in ("sales", "supervisor", "management", "hr"):
+            t.problem("to_roles", f"{role!r} is not a role", "use sales, supervisor, management, hr")
+    rules = MeetingRules(_weekday(t, "weekday", "saturday"), _parse_time(t, "time", "09:00"),
+                         t.get("place", str, "") or "", _weekday(t, "send_weekday", "friday"),
+                         _parse_time(t, "send_time", "17:00"), roles, tuple(t.str_list("rules")))
+    t.finish()
+    return rules
+
+
 def load_policy(rules_dir: Path) -> Policy:
     problems: list[Problem] = []
     if not rules_dir.is_dir():
@@ -282,11 +399,15 @@ def load_policy(rules_dir: Path) -> Policy:
     workdays = _load_workdays(rules_dir / "workdays.toml", problems)
     kinds = _load_kinds(rules_dir / "kinds.toml", problems)
     notify = _load_notify(rules_dir / "notify.toml", problems)
+    weekly = _load_weekly(rules_dir / "weekly.toml", problems)
+    monthly = _load_monthly(rules_dir / "monthly.toml", problems)
+    meeting = _load_meeting(rules_dir / "meeting.toml", problems)
     raise_if(problems)
     assert daily is not None and workdays is not None and kinds is not None and notify
+    assert weekly is not None and monthly is not None and meeting is not None
     if notify.close_day_at <= daily.deadline:
         problems.append(Problem(str(rules_dir / "notify.toml"), "schedule.close_day",
                                 f"{notify.close_day_at:%H:%M} is not after the deadline "
                                 f"{daily.deadline:%H:%M}", "close the day after the deadline"))
         raise_if(problems)
-    return Policy(daily, workdays, kinds, notify)
+    return Policy(daily, workdays, kinds, notify, weekly, monthly, meeting)

@@ -15,7 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from .errors import ConfigError, Problem
 
-KINDS = ("reminder", "notice", "digest")
+KINDS = ("reminder", "notice", "digest", "weekly_draft", "weekly_reminder", "compliance",
+         "month_end", "meeting")
 
 
 @dataclass(frozen=True)

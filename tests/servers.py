@@ -172,6 +172,7 @@ class Dovecot:
 def imap_login(host: str, port: int, user: str, password: str) -> IMAPClient:
     client = IMAPClient(host, port=port, ssl=False, timeout=15)
     client._imap.debug = 0
+    client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client.login(user, password)
     return client
 

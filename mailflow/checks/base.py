@@ -40,3 +40,4 @@ class Context:
     tz: ZoneInfo
     hr: frozenset[str]
     authserv_ids: tuple[str, ...]
+    management: frozenset[str] = frozenset()

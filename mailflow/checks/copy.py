@@ -18,3 +18,14 @@ def check(facts: Facts, ctx: Context) -> list[Verdict]:
         where = "in To instead of Cc" if ctx.hr & to else "not copied"
         out.append(Verdict("hr_not_cc", f"HR {where}; Cc: {', '.join(facts.mail.cc) or '(none)'}"))
     return out
+
+
+def check_weekly(facts: Facts, ctx: Context) -> list[Verdict]:
+    """A supervisor's weekly report goes To management with HR in Cc."""
+    out: list[Verdict] = []
+    if ctx.management and not ctx.management & set(facts.mail.to):
+        out.append(Verdict("not_to_management", f"To: {', '.join(facts.mail.to) or '(nobody)'}"))
+    if not ctx.hr & set(facts.mail.cc):
+        where = "in To instead of Cc" if ctx.hr & set(facts.mail.to) else "not copied"
+        out.append(Verdict("hr_not_cc", f"HR {where}; Cc: {', '.join(facts.mail.cc) or '(none)'}"))
+    return out
