@@ -53,6 +53,11 @@ def build(*, sender: str, to: list[tuple[str, str]], cc: list[tuple[str, str]],
     for filename, mime, content in attachments:
         maintype, _, subtype = mime.partition("/")
         # Non-ASCII names go out RFC 2231-encoded, which every client here reads.
-        msg.add_attachment(content, maintype=maintype, subtype=subtype,
-                           filename=one_line(filename))
+        if maintype == "text":
+            # Text attachments (CSV) are UTF-8 and say so, or clients guess a legacy charset.
+            msg.add_attachment(content.decode("utf-8"), subtype=subtype, charset="utf-8",
+                               filename=one_line(filename))
+        else:
+            msg.add_attachment(content, maintype=maintype, subtype=subtype,
+                               filename=one_line(filename))
     return msg.as_bytes()

@@ -63,9 +63,11 @@ def person_periods(app: App, start: date, end: date,
         people = sorted(seen.values(), key=lambda p: (p.region, p.email))
     emails = [p.email for p in people]
     with app.read() as session:
+        # As of the clock: a back-fill with --now sees the record as it stood then.
         reports = list(session.scalars(select(Report).where(
             Report.kind == "daily", Report.report_date >= start, Report.report_date <= end,
-            Report.email.in_(emails)).order_by(Report.received_at, Report.id)))
+            Report.email.in_(emails), Report.received_at <= app.now())
+            .order_by(Report.received_at, Report.id)))
         violations = list(session.execute(select(Violation.email, Violation.date, Violation.code)
                                           .where(Violation.date >= start, Violation.date <= end,
                                                  Violation.email.in_(emails))))
@@ -122,8 +124,8 @@ def weekly_reports(app: App, monday: date) -> list[WeeklyReportState]:
     with app.read() as session:
         firsts: dict[str, Report] = {}
         for r in session.scalars(select(Report).where(
-                Report.kind == "weekly", Report.report_date == monday)
-                .order_by(Report.received_at, Report.id)):
+                Report.kind == "weekly", Report.report_date == monday,
+                Report.received_at <= app.now()).order_by(Report.received_at, Report.id)):
             firsts.setdefault(r.email, r)
     out = []
     for sup in supervisors:

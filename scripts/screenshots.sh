@@ -15,4 +15,5 @@ shot() {  # shot HTML PNG
 mkdir -p docs
 shot "$(ls "$out"/demo/qian.zg@example.com/*日清_华东_2026-11-17*.html | head -1)" docs/digest.png
 shot "$(ls "$out"/demo/zhao.lei@example.com/*需要更正*.html | head -1)" docs/notice.png
+shot "$(ls "$out"/demo/qian.zg@example.com/*周报草稿*W48*.html | head -1)" docs/weekly-draft.png
 rm -rf "$out"

@@ -17,6 +17,7 @@ def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "[5/5]" in res.stderr
     summary = (tmp_path / "d" / "summary.txt").read_text(encoding="utf-8")
+    assert "[4/5]" in res.stderr and "weekly_draft" in res.stderr
     yang = next(line for line in summary.splitlines() if "杨帆" in line)
     assert yang.split()[2:7] == ["✓", "✓", "MISSING", "✓", "✓"]
     han = next(line for line in summary.splitlines() if "韩梅" in line)
@@ -39,6 +40,14 @@ def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
     text_part = message_from_bytes(notice, policy=default).get_body(("plain",)).get_content()
     assert "人事 hr@example.com 在收件人（To）里" in text_part
     assert list((out / "han.mei@example.com").glob("*日报提醒*.eml"))
+    # Every kind of mail of the specification reached its people.
+    subjects = {p.name.split("-", 1)[1] for p in out.glob("*/*.eml")}
+    for prefix in ("日报提醒", "日报需要更正", "日清", "周报草稿", "周报提醒", "日报合规周报",
+                   "日报合规月报", "月底考核", "周六会议通知"):
+        assert any(s.startswith(prefix) for s in subjects), prefix
+    assert list((out / "gm@example.com").glob("*周六会议通知*.eml"))
+    draft = next((out / "qian.zg@example.com").glob("*周报草稿*.eml")).read_bytes()
+    assert b"xlsx" in draft
     index = (out / "index.html").read_text(encoding="utf-8")
     assert index.count("<tr>") == sum(1 for _ in out.glob("*/*.eml"))
     assert "\ufffd" not in "".join(p.read_text(encoding="utf-8") for p in out.glob("*/*.html"))
