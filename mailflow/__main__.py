@@ -1,3 +1,7 @@
-from .cli import main
 import sys
-sys.exit(main())
+
+from .cli import main
+
+# Guarded: the parser's fork server imports the main module in its children.
+if __name__ == "__main__":
+    sys.exit(main())

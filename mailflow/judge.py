@@ -17,7 +17,8 @@ from .checks.copy import check_weekly
 from .checks.base import DAY_CODES
 from .checks.deadline import earned_status
 from .classify import REPORT_KINDS, Classification, classify
-from .parse import ParsedMail, ParseError, parse_mail
+from .guard import parse_guarded
+from .parse import ParsedMail, ParseError
 from .periods import month_covered, week_covered
 from .roster import Person
 from .sections import extract
@@ -40,7 +41,7 @@ def judge_mail(session: Session, mail: Mail, ctx: Context, now: datetime) -> Out
     """Parse, classify, check and record one stored mail. Never raises for a bad mail."""
     raw = queries.raw_bytes(mail)
     try:
-        parsed = parse_mail(raw)
+        parsed = parse_guarded(raw)
     except ParseError as exc:
         mail.state, mail.error, mail.kind = "unparsed", str(exc), "unparsed"
         log.warning("mail %s (%s) could not be parsed: %s", mail.id, mail.message_id or

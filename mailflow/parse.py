@@ -27,6 +27,10 @@ MAX_PARTS = 500
 class ParseError(Exception):
     """The mail cannot be read as a mail; the message says what is wrong."""
 
+    def __init__(self, message: str) -> None:
+        # The message is stored and mailed to HR: no lone surrogates from raw bytes.
+        super().__init__(message.encode("utf-8", "replace").decode("utf-8"))
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -102,10 +106,13 @@ def _date(msg: Message) -> datetime | None:
 
 
 def _filename(part: Message, warnings: list[str]) -> str:
+    """The attachment's name, decoded, with no path and no control characters in it."""
     name = part.get_filename()  # RFC 2231 continuations and charsets are joined here
     if name is None:
         return ""
-    return decode_header_value(name, warnings).replace("/", "_").replace("\\", "_")
+    text = decode_header_value(raw_header(name) if not isinstance(name, str) else name, warnings)
+    text = "".join(ch if ch >= " " else "_" for ch in text)
+    return text.replace("/", "_").replace("\\", "_")[:255]
 
 
 def _part_text(part: Message, warnings: list[str]) -> str:
@@ -192,7 +199,19 @@ def strip_quotes_and_signature(text: str, sender_name: str = "") -> str:
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
-    """Read one mail. Raises ParseError when it has no usable sender or is not a mail."""
+    """Read one mail. Raises ParseError when it has no usable sender or is not a mail;
+    hostile input that trips the email package is a ParseError too, never a crash."""
+    try:
+        return _parse(raw)
+    except ParseError:
+        raise
+    except RecursionError:
+        raise ParseError("MIME structure nested too deeply") from None
+    except Exception as exc:  # the email package and codecs raise many types on bad input
+        raise ParseError(f"unreadable mail ({type(exc).__name__}: {exc})"[:500]) from None
+
+
+def _parse(raw: bytes) -> ParsedMail:
     if not raw or not raw.strip():
         raise ParseError("empty message")
     try:
@@ -203,8 +222,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
     senders = _addresses(msg, "From", warnings)
     if not senders:
         raw_from = msg.get("From")
-        raise ParseError("no From header" if raw_from is None
-                         else f"From header has no valid address: {raw_header(raw_from)[:120]!r}")
+        raise ParseError("no From header" if raw_from is None else
+                         f"From header has no valid address: "
+                         f"{decode_header_value(raw_header(raw_from))[:120]!r}")
     from_name, from_addr = senders[0]
     try:
         plain, html, attachments, xlsx = _walk(msg, warnings)

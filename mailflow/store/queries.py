@@ -3,6 +3,7 @@ transaction)."""
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -17,8 +18,9 @@ from .models import DayClose, FolderState, Mail, MailLocation, Report, Violation
 
 def _header_message_id(data: bytes) -> str | None:
     """The Message-ID from the header block alone, before the mail is parsed."""
-    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    lines = re.split(rb"\r\n|\r|\n", data[:65536])
+    if b"" in lines:
+        lines = lines[:lines.index(b"")]
     for i, line in enumerate(lines):
         if line[:11].lower() == b"message-id:":
             value = line[11:]
