@@ -48,11 +48,12 @@ def decode_bytes(data: bytes, label: str | None) -> tuple[str, str | None]:
     candidates += [c for c in _FALLBACKS if c not in candidates]
     for codec in candidates:
         try:
-            return data.decode(codec), None
+            return data.decode(codec).replace("\x00", ""), None
         except (UnicodeDecodeError, LookupError):
             continue
     codec = primary or "gb18030"
-    text = data.decode(codec, errors="replace")
+    # NUL never reaches the record: PostgreSQL text cannot hold it.
+    text = data.decode(codec, errors="replace").replace("\x00", "")
     lost = text.count("\ufffd")
     return text, (f"{lost} undecodable byte sequence(s) in text labelled "
                   f"{label or '(none)'}; kept as U+FFFD")
@@ -112,4 +113,4 @@ def decode_header_value(value: str | Header | None, warnings: list[str] | None =
     # decode_header drops the whitespace between an encoded word and plain text only when
     # there is an encoded word; joining with "" matches what clients display.
     text = "".join(out) if len(parts) > 1 else (out[0] if out else "")
-    return " ".join(text.replace("\r", " ").replace("\n", " ").split())
+    return " ".join(text.replace("\r", " ").replace("\n", " ").replace("\x00", "").split())

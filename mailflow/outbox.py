@@ -8,8 +8,10 @@ an unknown outcome and becomes `unknown`, is reported, and keeps its Message-ID.
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -48,9 +50,35 @@ def exists(session: Session, key: str) -> bool:
         is not None
 
 
-def recover(session: Session) -> list[OutboxMail]:
-    """Rows left in `sending` by a process that died: their outcome is unknown."""
-    rows = list(session.scalars(select(OutboxMail).where(OutboxMail.state == "sending")))
+CLAIM_STALE = timedelta(minutes=10)   # no delivery takes this long (timeouts are 30 s)
+
+
+def claimer() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(claimed_by: str | None, now: datetime, claimed_at: datetime | None) -> bool:
+    """Is the process that claimed a row still at work on it?"""
+    host, _, pid = (claimed_by or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return False          # this process starts now: its earlier self is gone
+        try:
+            os.kill(int(pid), 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return claimed_at is not None and now - claimed_at < CLAIM_STALE
+
+
+def recover(session: Session, now: datetime | None = None) -> list[OutboxMail]:
+    """Rows left in `sending` by a process that died: their outcome is unknown. Rows a
+    live sender (another `mailflow send`) is delivering right now are left to it."""
+    now = now or datetime.now(timezone.utc)
+    rows = [row for row in session.scalars(select(OutboxMail).where(OutboxMail.state == "sending"))
+            if not _alive(row.claimed_by, now, row.claimed_at)]
     for row in rows:
         row.state = "unknown"
         row.last_error = ("the process stopped during delivery; the server may or may not "
@@ -60,13 +88,18 @@ def recover(session: Session) -> list[OutboxMail]:
 
 
 def claim(session: Session, now: datetime, limit: int = 100) -> list[OutboxMail]:
-    """Take due pending rows and mark them `sending` (the caller commits before SMTP)."""
+    """Take due pending rows and mark them `sending` (the caller commits before SMTP).
+
+    On PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED, so two senders never take
+    the same row; SQLite's write lock (BEGIN IMMEDIATE) serialises claims instead."""
     rows = list(session.scalars(
         select(OutboxMail).where(OutboxMail.state == "pending", OutboxMail.next_attempt_at <= now)
-        .order_by(OutboxMail.id).limit(limit)))
+        .order_by(OutboxMail.id).limit(limit).with_for_update(skip_locked=True)))
+    me = claimer()
     for row in rows:
         row.state = "sending"
         row.attempts += 1
+        row.claimed_by, row.claimed_at = me, now
     return rows
 
 

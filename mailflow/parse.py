@@ -29,7 +29,7 @@ class ParseError(Exception):
 
     def __init__(self, message: str) -> None:
         # The message is stored and mailed to HR: no lone surrogates from raw bytes.
-        super().__init__(message.encode("utf-8", "replace").decode("utf-8"))
+        super().__init__(message.encode("utf-8", "replace").decode("utf-8").replace("\x00", ""))
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,10 @@ def sha256(raw: bytes) -> str:
 def clean_message_id(value: str | None) -> str | None:
     if not value:
         return None
-    value = value.strip()
+    value = value.encode("utf-8", "replace").decode("utf-8").strip()
     match = re.search(r"<([^<>\s]+)>", value)
-    mid = match.group(1) if match else value.strip("<> \t")
-    return mid or None
+    mid = (match.group(1) if match else value.strip("<> \t")).replace("\x00", "")
+    return mid[:300] or None
 
 
 _ADDR = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$|"
@@ -84,9 +84,9 @@ def _addresses(msg: Message, name: str, warnings: list[str]) -> list[tuple[str, 
         if raw_addr is not None:
             addr = decode_bytes(raw_addr, None)[0]
         addr = addr.strip().lower()
-        if not addr or not _ADDR.match(addr):
+        if not addr or len(addr) > 254 or not _ADDR.match(addr):
             if addr:
-                warnings.append(f"{name}: {addr!r} is not a valid address; ignored")
+                warnings.append(f"{name}: {addr[:100]!r} is not a valid address; ignored")
             continue
         out.append((decode_header_value(display, warnings).strip('"\' '), addr))
     return out
@@ -226,6 +226,7 @@ def _parse(raw: bytes) -> ParsedMail:
                          f"From header has no valid address: "
                          f"{decode_header_value(raw_header(raw_from))[:120]!r}")
     from_name, from_addr = senders[0]
+    from_name = from_name[:200]
     try:
         plain, html, attachments, xlsx = _walk(msg, warnings)
     except (RecursionError, LookupError, ValueError, AssertionError) as exc:

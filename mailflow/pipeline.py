@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from . import faults, imap
 from .app import App
@@ -54,18 +55,33 @@ class Counts:
 
 def record_batch(app: App, mails: Iterable[RawMail], counts: Counts,
                  folder_state: tuple[str, str, int, int] | None = None) -> None:
+    batch = list(mails)
+    for attempt in range(3):
+        try:
+            new = _record(app, batch, folder_state)
+            break
+        except IntegrityError:
+            # Another poller (another mailbox with the same mail, another instance)
+            # recorded one of these first; the next attempt finds it and adds a location.
+            if attempt == 2:
+                raise
+    counts.fetched += len(batch)
+    counts.new += new
+    counts.duplicates += len(batch) - new
+    faults.point("after-commit")
+
+
+def _record(app: App, batch: list[RawMail], folder_state: tuple[str, str, int, int] | None) -> int:
     now = app.now()
+    added = 0
     with app.db.begin() as session:
-        for raw in mails:
-            counts.fetched += 1
-            _, new = queries.record_raw(session, raw, now)
-            counts.new += new
-            counts.duplicates += not new
+        for raw in batch:
+            added += queries.record_raw(session, raw, now)[1]
         if folder_state is not None:
             box, folder, uidvalidity, last_uid = folder_state
             queries.save_folder_state(session, box, folder, uidvalidity, last_uid, now)
         faults.point("before-commit")
-    faults.point("after-commit")
+    return added
 
 
 def judge_pending(app: App, counts: Counts, progress: Progress = _quiet,

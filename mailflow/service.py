@@ -78,6 +78,11 @@ class Service:
             except (ConfigError, UserError) as exc:
                 log.error("%s/%s: %s", box.name, folder, exc)
                 self.stop.wait(poll_every)
+            except Exception:  # a watcher must outlive anything one fetch can throw
+                log.exception("%s/%s: unexpected error; reconnecting in %.0fs", box.name,
+                              folder, delay)
+                self.stop.wait(delay)
+                delay = min(BACKOFF_MAX, delay * 2)
             finally:
                 if client is not None:
                     try:
@@ -153,7 +158,7 @@ class Service:
 
     def run(self) -> int:
         with self.app.db.begin() as session:
-            for row in recover(session):
+            for row in recover(session, self.app.now()):
                 log.error("outbox: unknown outcome, not resent: <%s> %s", row.message_id,
                           row.subject)
         for box in self.app.settings.mailboxes:

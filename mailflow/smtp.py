@@ -115,7 +115,7 @@ def send_pending(app: App, progress: Callable[[str], None] = lambda m: None) -> 
                         "security and sender to send mail")
     report = SendReport()
     with app.db.begin() as session:
-        for row in outbox.recover(session):
+        for row in outbox.recover(session, app.now()):
             report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
                                   f"{row.last_error}")
     asyncio.run(send_loop(app, cfg, report, progress))

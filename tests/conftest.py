@@ -17,7 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mailflow.cli import main  # noqa: E402
 from mailflow.embedded import EmbeddedImap  # noqa: E402
-from servers import Dovecot, SmtpServer  # noqa: E402
+from servers import Dovecot, Postgres, SmtpServer  # noqa: E402
+
+# MAILFLOW_TEST_DB=postgresql runs the suite on a private PostgreSQL (scripts/test.sh runs
+# it both ways); otherwise on SQLite.
+ON_POSTGRES = os.environ.get("MAILFLOW_TEST_DB") == "postgresql"
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIL = Path(__file__).resolve().parent / "mail"
@@ -97,6 +101,15 @@ timeout = {timeout}
 """)
         self.write_settings()
 
+    def engine(self):  # type: ignore[no-untyped-def]
+        """An engine on this project's database, for tests that look at the record."""
+        from sqlalchemy import create_engine
+
+        url = self.database
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            url = f"sqlite:///{self.root / url[len('sqlite:///'):]}"
+        return create_engine(url)
+
     def cli(self, *args: str, now: str | None = None) -> Result:
         argv = ["--config", str(self.settings)]
         if now:
@@ -107,13 +120,32 @@ timeout = {timeout}
         return Result(code, out.getvalue(), err.getvalue())
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    if not ON_POSTGRES:
+        yield None
+        return
+    server = Postgres().start()
+    yield server
+    server.stop()
+
+
+def new_database(postgres) -> str:  # type: ignore[no-untyped-def]
+    """A fresh database URL: a new PostgreSQL database, or SQLite beside the settings."""
+    if postgres is None:
+        return "sqlite:///mailflow.db"
+    import uuid
+    return postgres.create_database("mf_" + uuid.uuid4().hex[:12])
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
+def project(tmp_path: Path, postgres) -> Project:
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
     p = Project(tmp_path)
-    p.write_settings()
+    p.new_database = lambda: new_database(postgres)
+    p.write_settings(database=p.new_database())
     return p
 
 

@@ -242,3 +242,62 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+@dataclass
+class Postgres:
+    """A private PostgreSQL cluster (Debian's postgresql) on a free loopback port."""
+
+    root: Path = field(default_factory=dovecot_root)
+    port: int = 0
+    user: str = "postgres"
+
+    def _bin(self, name: str) -> str:
+        found = sorted(PG_BIN.glob(f"*/bin/{name}"))
+        if not found:
+            raise RuntimeError("PostgreSQL is not installed: run scripts/test.sh, which installs "
+                               "Debian's postgresql, or `apt-get install postgresql`")
+        return str(found[-1])
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> "Postgres":
+        import pwd
+
+        self.port = self.port or free_port()
+        data = self.root / "data"
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam(self.user)
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
+        else:
+            self.user = pwd.getpwuid(os.getuid()).pw_name
+        self._run(self._bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+                  "-E", "UTF8", "--locale=C.UTF-8")
+        self._run(self._bin("pg_ctl"), "-D", str(data), "-l", str(self.root / "pg.log"), "-w",
+                  "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                        "-c fsync=off -c max_connections=200", "start")
+        return self
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        try:
+            self._run(self._bin("pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "stop")
+        except (subprocess.CalledProcessError, RuntimeError):
+            pass

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from conftest import report
 from mailflow.imap import collapse
@@ -38,13 +38,13 @@ def put(server, name: str, mails: list[tuple[bytes, datetime]]) -> None:
 
 
 def mails_in_db(project) -> list[tuple]:
-    engine = create_engine(f"sqlite:///{project.root / 'mailflow.db'}")
+    engine = project.engine()
     with engine.connect() as conn:
         return list(conn.execute(text("select message_id, state from mails order by id")))
 
 
 def n_reports(project) -> int:
-    engine = create_engine(f"sqlite:///{project.root / 'mailflow.db'}")
+    engine = project.engine()
     with engine.connect() as conn:
         return conn.execute(text("select count(*) from reports")).scalar_one()
 
@@ -140,7 +140,7 @@ def test_oversized_mail_is_fetched_in_part_and_still_judged(project, passwords, 
     project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(name,),
                         extra="max_message_bytes = 20000")
     assert project.cli("poll", "--once").code == 0
-    engine = create_engine(f"sqlite:///{project.root / 'mailflow.db'}")
+    engine = project.engine()
     with engine.connect() as conn:
         size, truncated, state, warnings = conn.execute(
             text("select size, truncated, state, warnings from mails")).one()

@@ -11,9 +11,9 @@ import sys
 from email.utils import getaddresses
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from conftest import report, smtp_block
+from conftest import ON_POSTGRES, report, smtp_block
 from week import CST
 
 NOW = "2026-11-19T21:45:00+08:00"
@@ -24,7 +24,7 @@ def addrs(msg, header):
 
 
 def outbox_rows(project):
-    engine = create_engine(f"sqlite:///{project.root / 'mailflow.db'}")
+    engine = project.engine()
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(
             "select kind, state, to_addrs, cc_addrs, last_error from outbox order by id"))]
@@ -220,7 +220,8 @@ def test_message_ids_are_deterministic(outbound, smtp_server, tmp_path):
     outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
     outbound.cli("send", now=NOW)
     first = sorted(m["Message-ID"] for m in smtp_server.recorder.parsed())
-    (outbound.root / "mailflow.db").unlink()
+    outbound.write_settings(database=outbound.new_database() if ON_POSTGRES
+                            else "sqlite:///second.db")
     outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
     outbound.cli("send", now=NOW)
     second = sorted(m["Message-ID"] for m in smtp_server.recorder.parsed()[2:])
@@ -240,3 +241,24 @@ def test_status_json_unchanged_by_sending(outbound, smtp_server):
     outbound.cli("send", now=NOW)
     after = json.loads(outbound.cli("status", "--date", "2026-11-19", "--json", now=NOW).out)
     assert before == after
+
+
+def test_two_senders_at_once_never_send_a_row_twice(outbound, smtp_server):
+    """Both processes claim rows from one outbox (SKIP LOCKED on PostgreSQL, the write lock
+    on SQLite); every row goes out exactly once and neither calls the other's row lost."""
+    roster = outbound.root / "roster.csv"
+    extra = "".join(f"s{i}@example.com,业务{i},sales,华东,qian.zg@example.com,2025-01-01,,no\n"
+                    for i in range(60))
+    roster.write_text(roster.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    outbound.cli("remind", "--date", "2026-11-19", now="2026-11-19T20:00:00+08:00")
+    env = {k: v for k, v in os.environ.items() if k != "MAILFLOW_FAULT"}
+    cmd = [sys.executable, "-m", "mailflow", "--config", str(outbound.settings), "--now",
+           "2026-11-19T20:01:00+08:00", "send"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    sent = [int(out.split()[0]) for out, _ in outs]
+    assert sum(sent) == 64 and all("unknown" not in err for _, err in outs)
+    ids = [m["Message-ID"] for m in smtp_server.recorder.parsed()]
+    assert len(ids) == 64 == len(set(ids))

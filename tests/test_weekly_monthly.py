@@ -14,7 +14,7 @@ from datetime import datetime
 import pytest
 from openpyxl import load_workbook
 
-from conftest import ROOT, ROSTER, Project, smtp_block
+from conftest import ROOT, ROSTER, Project, new_database, smtp_block
 from mailflow.clientmail import Draft, write
 from servers import SmtpServer, deliver, imap_login
 from week import CST, HR, SUN, week
@@ -41,7 +41,7 @@ def extra_mail() -> list[tuple[bytes, datetime]]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, dovecot):
+def world(tmp_path_factory, dovecot, postgres):
     root = tmp_path_factory.mktemp("wm")
     shutil.copytree(ROOT / "rules", root / "rules")
     shutil.copytree(ROOT / "templates", root / "templates")
@@ -57,7 +57,7 @@ def world(tmp_path_factory, dovecot):
     client.logout()
     os.environ["MAILFLOW_TEST_HR_PASSWORD"] = "secret-hr"
     project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(folder,))
-    project.write_settings(smtp_block(smtp.port))
+    project.write_settings(smtp_block(smtp.port), database=new_database(postgres))
     now = "2026-12-04T09:00:00+08:00"
     assert project.cli("poll", "--once", now=now).code == 0
     for day in range(16, 21):

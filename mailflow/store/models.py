@@ -137,6 +137,8 @@ class OutboxMail(Base):
     refused: Mapped[dict[str, str] | None] = mapped_column(JSON)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))   # host:pid of the sender
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class JobRun(Base):

@@ -36,7 +36,11 @@ def _header_message_id(data: bytes) -> str | None:
 def dedupe_key(data: bytes) -> tuple[str, str | None, str]:
     digest = sha256(data)
     mid = _header_message_id(data)
-    return (f"mid:{mid}" if mid else f"sha256:{digest}"), mid, digest
+    if mid is None:
+        return f"sha256:{digest}", None, digest
+    if len(mid) > 250:  # the key column holds 300; a longer id is known by its hash
+        return f"mid-sha256:{sha256(mid.encode())}", mid, digest
+    return f"mid:{mid}", mid, digest
 
 
 def record_raw(session: Session, raw: RawMail, now: datetime) -> tuple[Mail, bool]:

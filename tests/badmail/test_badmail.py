@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from mailflow.guard import parse_guarded
 from mailflow.parse import ParsedMail, ParseError, parse_mail
@@ -136,7 +136,7 @@ def test_whole_corpus_through_the_poll_loses_nothing(project, passwords, dovecot
         path.write_bytes(mails[name])
         assert project.cli("ingest", str(path), now="2026-11-19T21:30:00+08:00").code == 0
     keys = {dedupe_key(raw)[0] for raw in mails.values()}
-    engine = create_engine(f"sqlite:///{project.root / 'mailflow.db'}")
+    engine = project.engine()
     with engine.connect() as conn:
         rows = list(conn.execute(text("select dedupe_key, state, error, sha256 from mails")))
     # Every mail recorded, none twice. The server may normalise line ends on APPEND, which
