@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -138,7 +139,9 @@ def poll_mailboxes(app: App, progress: Progress = _quiet) -> Counts:
         except imap.ImapError as exc:
             counts.errors.append(str(exc))
             progress(str(exc))
-        except OSError as exc:
+        except (OSError, IMAPClientError) as exc:
+            # A server that dies mid-FETCH: what was recorded stays, with the folder's
+            # position; the next poll goes on from there.
             msg = f"mailbox {box.name}: connection lost: {exc}"
             counts.errors.append(msg)
             progress(msg)

@@ -100,6 +100,8 @@ class Service:
             while not self.stop.is_set():
                 responses = client.idle_check(timeout=IDLE_SLICE)
                 now = time.monotonic()
+                if any(r and r[0] == b"BYE" for r in responses):
+                    raise imap.ImapError(f"server ended the session: {responses}")
                 if any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1):
                     return
                 if responses:

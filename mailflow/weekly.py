@@ -10,8 +10,7 @@ from . import sheets
 from .app import App
 from .errors import UserError
 from .outbox import exists
-from .notify import (COLOURS, Queued, money, name_of, queue_mail, renderer_for, teams,
-                     weekday_label)
+from .notify import COLOURS, Queued, money, queue_mail, renderer_for, teams, weekday_label
 from .periods import week_label, weekly_due
 from .stats import PersonPeriod, person_periods, repeated, weekly_reports
 from .store import queries

@@ -168,6 +168,26 @@ class Dovecot:
         self.stop()
         self.start()
 
+    def crash(self) -> None:
+        """The server dies at once, with every client session (SIGKILL to the master and
+        all its children), as a machine or container going away would."""
+        if self.proc is None:
+            return
+        victims = [self.proc.pid]
+        for pid in victims:
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                children = []
+            victims.extend(int(c) for c in children)
+        for pid in reversed(victims):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        self.proc = None
+
 
 def imap_login(host: str, port: int, user: str, password: str) -> IMAPClient:
     client = IMAPClient(host, port=port, ssl=False, timeout=15)
@@ -203,7 +223,13 @@ class Recorder:
         self.fail_next: list[str] = []
         self.refuse: dict[str, str] = {}
         self.drop_data = False
+        self.quit_fails = False
         self.connections = 0
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802
+        if self.quit_fails:
+            server.transport.abort()   # the connection drops instead of "221 Bye"
+        return "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:

@@ -4,13 +4,8 @@ errors a user can act on, and a poll killed with SIGKILL at each step then rerun
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -158,34 +153,6 @@ def test_first_sync_since(project, passwords, dovecot):
     project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(name,),
                         extra='since = "2026-11-15"')
     assert "2 fetched, 2 new" in project.cli("poll", "--once").out
-
-
-def _poll_subprocess(project, fault: str | None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop("MAILFLOW_FAULT", None)
-    if fault:
-        env["MAILFLOW_FAULT"] = fault
-    return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
-                           "poll", "--once"], env=env, capture_output=True, text=True, timeout=120)
-
-
-@pytest.mark.parametrize("fault", ["before-commit:2", "after-commit:2", "judge:3"])
-def test_poll_killed_midway_then_rerun_gives_the_same_records(project, passwords, dovecot,
-                                                              tmp_path, fault):
-    name = folder()
-    put(dovecot, name, day_mails(12))
-    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(name,),
-                        extra="fetch_batch = 5")
-    killed = _poll_subprocess(project, fault)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    partial = mails_in_db(project)
-    assert len(partial) < 12 or any(state == "received" for _, state in partial)
-    rerun = _poll_subprocess(project, None)
-    assert rerun.returncode == 0, rerun.stderr
-    records = mails_in_db(project)
-    assert sorted(m for m, _ in records) == sorted(f"m{i}@example.com" for i in range(12))
-    assert all(state == "processed" for _, state in records)
-    assert n_reports(project) == 12
 
 
 def test_server_that_never_answers_times_out(project, passwords):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from email.utils import getaddresses
@@ -179,41 +178,6 @@ def test_one_refused_recipient_does_not_resend_to_the_others(outbound, smtp_serv
     assert outbound.cli("send", now="2026-11-20T09:00:00+08:00").out.startswith("0 sent")
     assert [sorted(r) for _, r, _ in smtp_server.recorder.messages] == [
         ["qian.zg@example.com"], ["sun.zg@example.com"]]
-
-
-def _send_subprocess(project, fault=None, now=NOW):
-    env = dict(os.environ)
-    env.pop("MAILFLOW_FAULT", None)
-    if fault:
-        env["MAILFLOW_FAULT"] = fault
-    return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
-                           "--now", now, "send"], env=env, capture_output=True, text=True,
-                          timeout=60)
-
-
-def test_kill_between_queue_and_send_sends_once(outbound, smtp_server):
-    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
-    # Killed after claiming the first row, before any SMTP: that row's outcome is unknown
-    # to the next run (it cannot tell), so it is reported and not resent.
-    killed = _send_subprocess(outbound, "claimed:1")
-    assert killed.returncode == -signal.SIGKILL
-    rerun = _send_subprocess(outbound)
-    assert rerun.returncode == 1 and "unknown outcome, not resent" in rerun.stderr
-    assert "1 sent" in rerun.stdout
-    assert len(smtp_server.recorder.messages) == 1
-    assert sorted(r[1] for r in outbox_rows(outbound)) == ["sent", "unknown"]
-
-
-def test_kill_between_send_and_mark_never_sends_twice(outbound, smtp_server):
-    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
-    killed = _send_subprocess(outbound, "accepted:1")
-    assert killed.returncode == -signal.SIGKILL
-    assert len(smtp_server.recorder.messages) == 1
-    rerun = _send_subprocess(outbound)
-    assert "unknown outcome, not resent" in rerun.stderr
-    assert len(smtp_server.recorder.messages) == 2    # the other digest only
-    ids = [m["Message-ID"] for m in smtp_server.recorder.parsed()]
-    assert len(set(ids)) == 2
 
 
 def test_message_ids_are_deterministic(outbound, smtp_server, tmp_path):

@@ -19,10 +19,10 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    # WAL lets the poller and the scheduler write while `status` reads; busy_timeout makes
-    # a writer wait for the other instead of failing with "database is locked".
-    cur.execute("PRAGMA journal_mode=WAL")
+    # busy_timeout first: a writer waits for another instead of failing with "database is
+    # locked", and so does the switch to WAL, which lets readers and one writer coexist.
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
@@ -55,7 +55,9 @@ def make_engine(url: str) -> Engine:
 def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
+    # A writing transaction from the start: several processes starting at once then queue
+    # for the lock instead of one failing to upgrade a read into a write.
+    with engine.execution_options(mailflow_write=True).begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -45,7 +45,7 @@ def attach(name: str, data: bytes, mime: str = "application/octet-stream") -> by
 def nested(depth: int) -> bytes:
     inner = mail(std(mid=f"n{depth}-inner"))
     for i in range(depth):
-        inner = (std(f"MIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n".encode(), f"n{i}")
+        inner = (std(b"MIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n", f"n{i}")
                  + b"Subject: fw\r\n\r\n" + inner)
     return inner
 

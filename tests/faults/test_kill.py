@@ -1,0 +1,77 @@
+"""kill -9 at every step of polling and sending, then a rerun: the same records, no
+mail sent twice (an interrupted delivery keeps its Message-ID and is reported)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from test_imap import day_mails, folder, mails_in_db, n_reports, put
+from test_outbound import NOW, outbound, outbox_rows  # noqa: F401  (outbound is a fixture)
+
+
+def _poll_subprocess(project, fault: str | None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("MAILFLOW_FAULT", None)
+    if fault:
+        env["MAILFLOW_FAULT"] = fault
+    return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
+                           "poll", "--once"], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("fault", ["before-commit:2", "after-commit:2", "judge:3"])
+def test_poll_killed_midway_then_rerun_gives_the_same_records(project, passwords, dovecot,
+                                                              tmp_path, fault):
+    name = folder()
+    put(dovecot, name, day_mails(12))
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(name,),
+                        extra="fetch_batch = 5")
+    killed = _poll_subprocess(project, fault)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    partial = mails_in_db(project)
+    assert len(partial) < 12 or any(state == "received" for _, state in partial)
+    rerun = _poll_subprocess(project, None)
+    assert rerun.returncode == 0, rerun.stderr
+    records = mails_in_db(project)
+    assert sorted(m for m, _ in records) == sorted(f"m{i}@example.com" for i in range(12))
+    assert all(state == "processed" for _, state in records)
+    assert n_reports(project) == 12
+
+
+def _send_subprocess(project, fault=None, now=NOW):
+    env = dict(os.environ)
+    env.pop("MAILFLOW_FAULT", None)
+    if fault:
+        env["MAILFLOW_FAULT"] = fault
+    return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
+                           "--now", now, "send"], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_kill_between_queue_and_send_sends_once(outbound, smtp_server):
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    # Killed after claiming the first row, before any SMTP: that row's outcome is unknown
+    # to the next run (it cannot tell), so it is reported and not resent.
+    killed = _send_subprocess(outbound, "claimed:1")
+    assert killed.returncode == -signal.SIGKILL
+    rerun = _send_subprocess(outbound)
+    assert rerun.returncode == 1 and "unknown outcome, not resent" in rerun.stderr
+    assert "1 sent" in rerun.stdout
+    assert len(smtp_server.recorder.messages) == 1
+    assert sorted(r[1] for r in outbox_rows(outbound)) == ["sent", "unknown"]
+
+
+def test_kill_between_send_and_mark_never_sends_twice(outbound, smtp_server):
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    killed = _send_subprocess(outbound, "accepted:1")
+    assert killed.returncode == -signal.SIGKILL
+    assert len(smtp_server.recorder.messages) == 1
+    rerun = _send_subprocess(outbound)
+    assert "unknown outcome, not resent" in rerun.stderr
+    assert len(smtp_server.recorder.messages) == 2    # the other digest only
+    ids = [m["Message-ID"] for m in smtp_server.recorder.parsed()]
+    assert len(set(ids)) == 2
