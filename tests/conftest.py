@@ -214,3 +214,36 @@ def report(client: str = "mutt", **kw: object) -> bytes:
     from mailflow.clientmail import write
 
     return write(client, draft(**kw))
+
+
+# -- the reliability report's figures, counted from the run itself ----------------------
+
+RELIABILITY_DIRS = {"faults": "faults", "badmail": "bad input"}
+_outcomes: dict[str, dict[str, int]] = {}
+
+
+def pytest_runtest_logreport(report):  # type: ignore[no-untyped-def]
+    if report.when != "call":
+        return
+    path = report.nodeid.split("::")[0]
+    group = next((name for d, name in RELIABILITY_DIRS.items() if f"/{d}/" in f"/{path}"), None)
+    group = group or ("spoof" if "authres" in report.nodeid or "spoof" in report.nodeid else None)
+    if group is None:
+        return
+    counts = _outcomes.setdefault(group, {"passed": 0, "failed": 0})
+    counts["passed" if report.passed else "failed"] += 1
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    import json
+    if not _outcomes:
+        return
+    fuzzed = sum(sum(m.EXAMPLES.values()) for m in list(sys.modules.values())
+                 if m is not None and isinstance(getattr(m, "EXAMPLES", None), dict))
+    if fuzzed:
+        _outcomes.setdefault("bad input", {"passed": 0, "failed": 0})["examples"] = fuzzed
+    out = ROOT / "build"
+    out.mkdir(exist_ok=True)
+    name = "reliability-postgresql.json" if ON_POSTGRES else "reliability-sqlite.json"
+    (out / name).write_text(json.dumps({"outcomes": _outcomes, "exit": int(exitstatus)},
+                                       indent=2))

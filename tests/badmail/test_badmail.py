@@ -67,9 +67,21 @@ def test_the_two_largest_are_bounded():
         parse_guarded(big_cases()["attachment_50mb"], time_limit=0.05)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.binary(max_size=4000))
-def test_fuzz_random_bytes(raw):
+EXAMPLES: dict[str, int] = {}
+
+
+@pytest.fixture
+def examples(request):
+    """Counts the examples hypothesis ran, for the reliability report."""
+    EXAMPLES[request.node.name] = 0
+    return request.node.name
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=4000))
+def test_fuzz_random_bytes(examples, raw):
+    EXAMPLES[examples] += 1
     try:
         mail = parse_mail(raw)
     except ParseError:
@@ -88,10 +100,12 @@ HEADER_LINES = [b"From: feng.zhe@example.com", b"From: =?gb2312?B?va/pRg==?= <a@
                 b"--B--", b"", b"\xff\xfe", b"=?utf-8?B?", b";;;;;;"]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(HEADER_LINES), max_size=30),
-       st.sampled_from([b"\r\n", b"\n", b"\r"]), st.binary(max_size=500))
-def test_fuzz_structured(lines, sep, tail):
+@settings(max_examples=400, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.sampled_from(HEADER_LINES), max_size=30),
+       sep=st.sampled_from([b"\r\n", b"\n", b"\r"]), tail=st.binary(max_size=500))
+def test_fuzz_structured(examples, lines, sep, tail):
+    EXAMPLES[examples] += 1
     raw = sep.join(lines) + sep + sep + tail
     try:
         mail = parse_mail(raw)
@@ -101,9 +115,11 @@ def test_fuzz_structured(lines, sep, tail):
         value.encode("utf-8")
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(CORPUS), st.integers(0, 2**32 - 1), st.integers(1, 40))
-def test_fuzz_mutated_corpus(path, seed, flips):
+@settings(max_examples=200, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(CORPUS), seed=st.integers(0, 2**32 - 1), flips=st.integers(1, 40))
+def test_fuzz_mutated_corpus(examples, path, seed, flips):
+    EXAMPLES[examples] += 1
     data = bytearray(path.read_bytes()[:20000])
     rnd = random.Random(seed)
     for _ in range(flips):
