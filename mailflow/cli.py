@@ -235,6 +235,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     print(report.summary())
     for line in report.refused:
         print(f"refused recipient: {line}")
+    for line in report.retry_reasons:
+        print(f"not sent yet, will retry: {line}", file=sys.stderr)
     for line in report.failed:
         print(f"failed: {line}", file=sys.stderr)
     for line in report.unknown:

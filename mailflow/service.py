@@ -16,7 +16,7 @@ import schedule
 from . import imap
 from .app import App
 from .errors import ConfigError, UserError
-from .jobs import run_due
+from .jobs import JOBS, Job, run_due
 from .outbox import recover
 from .pipeline import Counts, judge_pending, poll_folder
 from .settings import Mailbox
@@ -30,8 +30,11 @@ BACKOFF_MAX = 300.0
 
 
 class Service:
-    def __init__(self, app: App, *, idle_renew: float = IDLE_RENEW) -> None:
+    def __init__(self, app: App, *, idle_renew: float = IDLE_RENEW,
+                 jobs: tuple[Job, ...] = JOBS) -> None:
         self.app = app
+        self.jobs = jobs
+        self.job_threads: dict[str, threading.Thread] = {}
         self.stop = threading.Event()
         self.mail_arrived = threading.Event()
         self.idle_renew = idle_renew
@@ -114,12 +117,25 @@ class Service:
     # -- scheduler and sender -------------------------------------------------------
 
     def _tick(self) -> None:
+        """Each job runs in a thread of its own: one that hangs (a server that does not
+        answer, a lock held elsewhere) or fails holds up none of the others. A job still
+        running from an earlier tick is not started again."""
+        for job in self.jobs:
+            running = self.job_threads.get(job.name)
+            if running is not None and running.is_alive():
+                continue
+            thread = threading.Thread(target=self._run_job, args=(job,), daemon=True,
+                                      name=f"job-{job.name}")
+            self.job_threads[job.name] = thread
+            thread.start()
+
+    def _run_job(self, job: Job) -> None:
         try:
-            for line in run_due(self.app):
+            for line in run_due(self.app, (job,)):
                 log.info("scheduler: %s", line)
-            self.mail_arrived.set()
-        except Exception:  # the scheduler must outlive any one bad tick
-            log.exception("scheduler tick failed")
+                self.mail_arrived.set()
+        except Exception:  # the scheduler must outlive any one bad run
+            log.exception("job %s failed", job.name)
 
     def _scheduler(self) -> None:
         sched = schedule.Scheduler()

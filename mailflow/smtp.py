@@ -30,6 +30,7 @@ class SendReport:
     failed: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    retry_reasons: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"{self.sent} sent, {self.retry} to retry, {len(self.failed)} failed, "
@@ -142,6 +143,7 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
                 with app.db.begin() as session:
                     outbox.mark_retry(session, session.get(OutboxMail, row.id), app.now(), str(exc))
                 report.retry += 1
+                report.retry_reasons.append(f"<{row.message_id}> {row.subject}: {exc}")
                 client = await _drop(client)
                 if "cannot reach" in str(exc):
                     break  # the server is down: the rest waits for the next run

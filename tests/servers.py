@@ -253,14 +253,31 @@ class Recorder:
 
 
 class SmtpServer:
-    """aiosmtpd's Controller on a free loopback port, with a Recorder."""
+    """aiosmtpd's Controller on a free loopback port, with a Recorder; `tls` is None,
+    "ssl" (implicit TLS, as on port 465) or "starttls" (required, as on port 587)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: str | None = None, cert_dir: Path | None = None) -> None:
+        import ssl
+
         from aiosmtpd.controller import Controller
 
         self.recorder = Recorder()
         self.port = free_port()
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        kwargs: dict = {}
+        self.cert: Path | None = None
+        if tls:
+            folder = cert_dir or dovecot_root()
+            self.cert = folder / "cert.pem"
+            if not self.cert.exists():
+                make_cert(folder)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(self.cert), str(folder / "key.pem"))
+            if tls == "ssl":
+                kwargs["ssl_context"] = context
+            else:
+                kwargs.update(tls_context=context, require_starttls=True)
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port,
+                                     **kwargs)
 
     def start(self) -> "SmtpServer":
         self.controller.start()

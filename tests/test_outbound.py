@@ -226,3 +226,25 @@ def test_two_senders_at_once_never_send_a_row_twice(outbound, smtp_server):
     assert sum(sent) == 64 and all("unknown" not in err for _, err in outs)
     ids = [m["Message-ID"] for m in smtp_server.recorder.parsed()]
     assert len(ids) == 64 == len(set(ids))
+
+
+@pytest.mark.parametrize("tls", ["ssl", "starttls"])
+def test_delivery_over_tls_with_the_servers_ca(project, tls):
+    from servers import SmtpServer
+    server = SmtpServer(tls=tls)
+    server.controller.start() if tls == "starttls" else server.start()
+    try:
+        block = smtp_block(server.port).replace('security = "none"', f'security = "{tls}"')
+        project.write_settings(block + f'ca_file = "{server.cert}"\n')
+        project.cli("close-day", "--date", "2026-11-19", now=NOW)
+        res = project.cli("send", now=NOW)
+        assert res.code == 0 and res.out.startswith("2 sent"), res.err
+        assert len(server.recorder.messages) == 2
+        # Without the CA the certificate is not trusted: nothing is sent, all is kept.
+        project.write_settings(block)
+        project.cli("close-day", "--date", "2026-11-18", now=NOW)
+        res = project.cli("send", now=NOW)
+        assert "CERTIFICATE_VERIFY_FAILED" in res.err and "1 to retry" in res.out
+        assert len(server.recorder.messages) == 2
+    finally:
+        server.stop()
