@@ -306,7 +306,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(Path(args.out), keep_running=args.keep_running, progress=_progress)
+    from .demo import LAST_DAY, WEEK_START
+
+    return run_demo(Path(args.out), keep_running=args.keep_running, progress=_progress,
+                    start=args.from_ or WEEK_START, end=args.to or LAST_DAY)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -343,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: ./mailflow-demo; replaced on each run)")
     p.add_argument("--keep-running", action="store_true",
                    help="leave the IMAP server up and print how to connect a mail client")
+    p.add_argument("--from", dest="from_", type=_date, metavar="YYYY-MM-DD",
+                   help="first day of the seeded mail, a Monday (default 2026-11-16)")
+    p.add_argument("--to", type=_date, metavar="YYYY-MM-DD",
+                   help="last day the service runs (default 2026-12-03, past the month end)")
 
     p = add("init", cmd_init, "write a starter settings.toml, roster.csv, rules/ and templates/",
             "Writes a configuration for your company to fill in: settings.toml (servers, "

@@ -79,9 +79,9 @@ def _sections(i: int, day: int, drop: str | None = None) -> tuple[tuple[str, str
 
 
 def _report(i: int, day: int, hh: int, mm: int, *, to=None, cc=None, subject=None,
-            drop=None, tag="", sections=None, note="") -> Seed:
+            drop=None, tag="", sections=None, note="", start: date = WEEK_START) -> Seed:
     name, addr, _, sup, client, _ = PEOPLE[i]
-    d = WEEK_START + timedelta(days=day)
+    d = start + timedelta(days=day)
     when = datetime(d.year, d.month, d.day, hh, mm, tzinfo=CST)
     to = to if to is not None else (sup,)
     cc = cc if cc is not None else (HR,)
@@ -96,25 +96,25 @@ def _boxes(to: tuple, cc: tuple) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names[p] for p in (*to, *cc) if p in names)) or ("hr",)
 
 
-def _workdays() -> list[date]:
-    """The demo's span: three weeks of workdays from WEEK_START, through the month end."""
-    out, day = [], WEEK_START
-    while day <= LAST_DAY:
+def _workdays(start: date = WEEK_START, end: date = LAST_DAY) -> list[date]:
+    """The demo's span: by default three weeks of workdays, through the month end."""
+    out, day = [], start
+    while day <= end:
         if day.weekday() < 5:
             out.append(day)
         day += timedelta(days=1)
     return out
 
 
-def week_mail() -> list[Seed]:
+def week_mail(start: date = WEEK_START, end: date = LAST_DAY) -> list[Seed]:
     """Three weeks for two regions, with the rule breaks people really make in the first,
     the supervisors' weekly reports and month-end forms (one of each missing)."""
     seeds: list[Seed] = []
     exceptions = {(1, 1): "late", (3, 2): "missing", (4, 3): "hr_in_to", (7, 0): "wrong_sup",
                   (5, 0): "no_plan", (0, 3): "correction", (6, 4): "missing", (2, 7): "missing",
                   (5, 8): "late"}
-    for day, d in enumerate(_workdays()):
-        offset = (d - WEEK_START).days
+    for day, d in enumerate(_workdays(start, end)):
+        offset = (d - start).days
         for i in range(len(PEOPLE)):
             case = exceptions.get((i, day))
             if case == "missing":
@@ -122,24 +122,25 @@ def week_mail() -> list[Seed]:
             # Most report in the early evening; one in four after the 20:00 reminder.
             hh, mm = (20 if (i + day) % 4 == 3 else 18 + (i % 2)), (7 * i + 3 * day) % 60
             if case == "late":
-                seeds.append(_report(i, offset, 21, 40, note="late"))
+                seeds.append(_report(i, offset, 21, 40, note="late", start=start))
             elif case == "hr_in_to":
                 seeds.append(_report(i, offset, hh, mm, to=(PEOPLE[i][3], HR), cc=(),
-                                     note="HR in To instead of Cc"))
+                                     note="HR in To instead of Cc", start=start))
             elif case == "wrong_sup":
                 seeds.append(_report(i, offset, hh, mm, to=(QIAN,),
-                                     note="sent to the wrong supervisor"))
+                                     note="sent to the wrong supervisor", start=start))
             elif case == "no_plan":
-                seeds.append(_report(i, offset, hh, mm, drop="明日计划", note="no 明日计划 section"))
+                seeds.append(_report(i, offset, hh, mm, drop="明日计划", note="no 明日计划 section",
+                                     start=start))
             else:
-                seeds.append(_report(i, offset, hh, mm))
+                seeds.append(_report(i, offset, hh, mm, start=start))
             if case == "correction":
                 fixed = tuple((h, "更正：" + t if h == "销售额" else t)
                               for h, t in _sections(i, offset))
                 seeds.append(_report(i, offset, 22, 15, tag="fix", sections=fixed,
-                                     note="a correction after the deadline"))
-    seeds.append(_report(1, 2, 21, 5, subject=f"回复：工作日报 {WEEK_START + timedelta(2):%Y-%m-%d}",
-                         tag="re", note="a reply, not a report"))
+                                     note="a correction after the deadline", start=start))
+    seeds.append(_report(1, 2, 21, 5, subject=f"回复：工作日报 {start + timedelta(2):%Y-%m-%d}",
+                         tag="re", note="a reply, not a report", start=start))
     stranger = Draft("陌生人", "someone@163.example", (QIAN,), (HR,), "日报 11月17日",
                      _sections(0, 1), datetime(2026, 11, 17, 20, 0, tzinfo=CST),
                      "stranger.20261117@163.example")
@@ -234,13 +235,13 @@ class _Mailboxes:
             client.logout()
 
 
-def _stages() -> list[datetime]:
+def _stages(start: date = WEEK_START, end: date = LAST_DAY) -> list[datetime]:
     """The moments the service acts on each day (its scheduler's times: weekly reminder,
     HR's mails and the week's close in the morning, meeting notice and drafts on Friday
     afternoon, reminders at 20:00, the close at 21:30). Between them, mail arrives."""
     out = []
-    day = WEEK_START
-    while day <= LAST_DAY:
+    day = start
+    while day <= end:
         if day.weekday() < 5:
             times = [(8, 45)] if day.weekday() == 0 else []
             for hh, mm in times + [(10, 30), (18, 30), (20, 0), (21, 30)]:
@@ -319,7 +320,8 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(1, width - used)
 
 
-def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None]) -> int:
+def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
+             start: date = WEEK_START, end: date = LAST_DAY) -> int:
     import os
     from collections import Counter
 
@@ -344,14 +346,16 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None]) 
     try:
         progress(f"[1/5] embedded IMAP 127.0.0.1:{imap_server.port} and SMTP "
                  f"127.0.0.1:{smtp_server.port}; database in {work}")
-        seeds = sorted(week_mail(), key=lambda s: s.at)
+        if start.weekday() != 0 or end < start + timedelta(days=4):
+            raise UserError("the demo's span starts on a Monday and covers at least a week")
+        seeds = sorted(week_mail(start, end), key=lambda s: s.at)
         boxes = _Mailboxes(imap_server)
         (work / "roster.csv").write_text(_roster(), encoding="utf-8")
         (work / "settings.toml").write_text(_settings(work, imap_server.port, smtp_server.port),
                                             encoding="utf-8")
         os.environ["MAILFLOW_DEMO_PASSWORD"] = MAILBOX_PASSWORD
         app = load_app(work / "settings.toml")
-        progress(f"[2/5] three weeks for 2 regions ({WEEK_START} to {LAST_DAY}), {len(seeds)} mails "
+        progress(f"[2/5] 2 regions from {start} to {end}, {len(seeds)} mails "
                  "from Foxmail, Outlook, QQ Mail, iPhone, mutt, 163 and xlsx, delivered as the "
                  "days go by")
         kinds: Counter[str] = Counter()
@@ -359,7 +363,7 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None]) 
         delivered = 0
         from . import imap
         connections = [(imap.connect(box, box.password()), box) for box in app.settings.mailboxes]
-        for stage in _stages():
+        for stage in _stages(start, end):
             app.fixed_now = stage
             due = [s for s in seeds if s.at <= stage]
             boxes.deliver(due[delivered:])
@@ -379,13 +383,13 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None]) 
                  f"rule breaks {dict(sorted(judged.items()))}")
         progress(f"[4/5] {len(smtp_server.messages)} mails sent over SMTP: "
                  + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
-        days = [WEEK_START + timedelta(days=i) for i in range(5)]
+        days = [start + timedelta(days=i) for i in range(5)]
         for d in days:
             people = [p.as_json() for p in day_status(app, d)]
             (out / f"status-{d}.json").write_text(json.dumps(
                 {"date": d.isoformat(), "people": people}, ensure_ascii=False, indent=2) + "\n",
                 encoding="utf-8")
-        (out / "export.json").write_text(to_json(collect(app, date(2026, 11, 1), LAST_DAY))
+        (out / "export.json").write_text(to_json(collect(app, start - timedelta(days=31), end))
                                          + "\n", encoding="utf-8")
         files = write_mail_folder(out, smtp_server.messages)
         table = _table(app, days)

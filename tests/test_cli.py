@@ -168,3 +168,35 @@ def test_readme_command_reference_matches_help():
         "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/mailflow demo",
         "bash scripts/test.sh"]
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_a_seeded_month_sends_every_periodic_mail_once(tmp_path):
+    """November 2026 through the service's schedule: each supervisor gets four weekly
+    drafts and one month-end sheet, HR four weekly and one monthly compliance mail,
+    everyone the four meeting notices; HR's figures match export."""
+    out = tmp_path / "month"
+    res = subprocess.run([sys.executable, "-m", "mailflow", "demo", "--out", str(out),
+                          "--from", "2026-11-02", "--to", "2026-12-03"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+
+    def count(who, prefix):
+        return sum(1 for p in (out / who).glob("*.eml") if p.name.split("-", 1)[1]
+                   .startswith(prefix))
+
+    for sup in ("qian.zg@example.com", "sun.zg@example.com"):
+        assert count(sup, "周报草稿") == 4 and count(sup, "月底考核") == 1
+    assert count("hr@example.com", "日报合规周报") == 4
+    assert count("hr@example.com", "日报合规月报") == 1
+    people = [p.name for p in out.iterdir() if p.is_dir()]
+    assert len(people) == 12
+    assert all(count(p, "周六会议通知") == 4 for p in people)
+    export = json.loads((out / "export.json").read_text(encoding="utf-8"))
+    november = [v for v in export["violations"] if v["date"].startswith("2026-11")]
+    late = sum(1 for v in november if v["code"] == "late")
+    missing = sum(1 for v in november if v["code"] == "missing")
+    [monthly] = (out / "hr@example.com").glob("*日报合规月报*.eml")
+    from email import message_from_bytes
+    from email.policy import default
+    subject = message_from_bytes(monthly.read_bytes(), policy=default)["Subject"]
+    assert f"迟交 {late}，未交 {missing}" in subject
