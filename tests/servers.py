@@ -344,3 +344,67 @@ class Postgres:
             self._run(self._bin("pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "stop")
         except (subprocess.CalledProcessError, RuntimeError):
             pass
+
+
+class FreezingProxy:
+    """A TCP proxy to a loopback server that can go silent: after freeze(), the
+    connections open at that moment stay open but carry nothing either way (a NAT or
+    firewall that dropped the flow); new connections pass normally."""
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+
+        self.target_port = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.port = self.listener.getsockname()[1]
+        self.frozen: set[int] = set()
+        self.connections: list[tuple[socket.socket, socket.socket]] = []
+        self._threading = threading
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.connections.append((client, upstream))
+            key = id(client)
+            for src, dst in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pump, args=(src, dst, key),
+                                       daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, key: int) -> None:
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                try:
+                    dst.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                return
+            if key in self.frozen:
+                continue           # swallowed: the far side hears nothing
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def freeze(self) -> None:
+        self.frozen.update(id(c) for c, _ in self.connections)
+
+    def close(self) -> None:
+        self.listener.close()
+        for a, b in self.connections:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass

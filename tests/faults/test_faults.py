@@ -215,3 +215,82 @@ def test_host_clock_in_utc_company_in_shanghai(project):
     assert people["feng.zhe@example.com"]["status"] == "late"
     assert people["feng.zhe@example.com"]["received_at"] == "2026-11-19T13:30:00+00:00"
     assert outs[0] == outs[1] == outs[2]
+
+
+def test_idle_that_goes_silent_is_detected_and_caught_up(project, passwords, dovecot):
+    from servers import FreezingProxy
+
+    folder = "Q" + uuid.uuid4().hex[:8]
+    put(dovecot, "hr@example.com", folder, mails(1, "quiet-a"))
+    proxy = FreezingProxy(dovecot.port)
+    notify = project.root / "rules" / "notify.toml"
+    notify.write_text(notify.read_text().replace("poll_every_seconds = 60",
+                                                 "poll_every_seconds = 3"))
+    project.add_mailbox("hr", proxy.port, "hr@example.com", folders=(folder,), timeout=3)
+    log = project.root / "quiet.log"
+    proc = subprocess.Popen([sys.executable, "-m", "mailflow", "--config", str(project.settings),
+                             "--now", "2026-11-19T19:00:00+08:00", "run"], env=env(),
+                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    try:
+        _wait(lambda: "with IDLE" in log.read_text(), 20)
+        _wait(lambda: count(project, "select count(*) from mails") == 1, 20)
+        proxy.freeze()                          # the connection goes quiet, not closed
+        put(dovecot, "hr@example.com", folder, mails(1, "quiet-b"))
+        _wait(lambda: count(project, "select count(*) from mails") == 2, 40)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        proxy.close()
+    assert code == 0
+    text_log = log.read_text()
+    assert "reconnecting" in text_log and text_log.count("with IDLE") >= 2
+
+
+def test_100k_messages_with_sparse_uids_fetch_without_a_long_line(dovecot):
+    """100,000 messages written straight into the Maildir, every other one then removed:
+    50,000 UIDs with gaps. The fetch stage reads them all, in batches whose UID sets stay
+    within the server's command-line limit."""
+    from mailflow import imap as imap_mod
+    from mailflow.settings import Mailbox
+
+    name = "U" + uuid.uuid4().hex[:8]
+    client = imap_login("127.0.0.1", dovecot.port, "hr@example.com", "secret-hr")
+    client.create_folder(name)
+    client.logout()
+    maildir = dovecot.root / "mail" / "hr@example.com" / f".{name}" / "cur"
+    maildir.mkdir(parents=True, exist_ok=True)
+    body = b"From: x@example.com\r\nSubject: hi\r\nMessage-ID: <%d@sparse>\r\n\r\nx\r\n"
+    paths = []
+    for i in range(100_000):
+        path = maildir / f"1790000000.M{i}P1.test,S={len(body % i)}:2,"
+        path.write_bytes(body % i)
+        paths.append(path)
+    if os.geteuid() == 0:
+        for p in [maildir.parent, maildir, *maildir.parent.iterdir()]:
+            os.chown(p, 65534, 65534)
+        for p in paths:
+            os.chown(p, 65534, 65534)
+    client = imap_login("127.0.0.1", dovecot.port, "hr@example.com", "secret-hr")
+    client.select_folder(name, readonly=True)              # Dovecot numbers them 1…100000
+    client.logout()
+    for p in paths[1::2]:
+        p.unlink()                                         # every other one goes away
+    box = Mailbox(name="hr", host="127.0.0.1", port=dovecot.port, security="none",
+                  username="hr@example.com", password_env="X", folders=(name,), timeout=60,
+                  fetch_batch=5000)
+    conn = imap_mod.connect(box, "secret-hr")
+    uids: list[int] = []
+    try:
+        for batch in imap_mod.fetch_new(conn, box, name, None):
+            uids.extend(m.uid for m in batch.mails)
+            assert all(m.data.startswith(b"From: x@example.com") for m in batch.mails)
+    finally:
+        conn.logout()
+    assert len(uids) == 50_000 and len(set(uids)) == 50_000
+    assert max(uids) - min(uids) > 90_000                  # sparse: gaps all the way up
+    shutil_rm(maildir.parent)
+
+
+def shutil_rm(path) -> None:
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
