@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import UserError
@@ -58,6 +58,10 @@ def migrate(engine: Engine) -> None:
     # A writing transaction from the start: several processes starting at once then queue
     # for the lock instead of one failing to upgrade a read into a write.
     with engine.execution_options(mailflow_write=True).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several processes starting on a new database would each create the tables:
+            # one migrates, the others wait for it and then find nothing to do.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7243001)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -82,8 +86,9 @@ def open_db(url: str) -> Database:
     engine = make_engine(url)
     try:
         migrate(engine)
-    except OperationalError as exc:
-        raise UserError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+    except SQLAlchemyError as exc:
+        raise UserError(f"cannot open the database {engine.url!r}: "
+                        f"{getattr(exc, 'orig', None) or exc}") from None
     writer = engine.execution_options(mailflow_write=True)
     return Database(engine, sessionmaker(writer, expire_on_commit=False),
                     sessionmaker(engine, expire_on_commit=False))
