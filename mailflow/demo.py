@@ -404,9 +404,10 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
             sorted({s.note for s in seeds if s.note})) + ".")
         print(f"Open {out / 'index.html'} to read what each person received.")
         if keep_running:
-            print(f"\nIMAP server: 127.0.0.1 port {imap_server.port}, no TLS; users "
-                  f"{HR[1]}, {QIAN[1]}, {SUN[1]}, {GM[1]}; password {MAILBOX_PASSWORD}. "
-                  "Ctrl-C stops it.")
+            print(f"\nIMAP server: host 127.0.0.1, port {imap_server.port}, no TLS; users "
+                  f"{HR[1]}, {QIAN[1]}, {SUN[1]}, {GM[1]}; password {MAILBOX_PASSWORD}.\n"
+                  f"SMTP server: host 127.0.0.1, port {smtp_server.port}, no TLS, no login. "
+                  "Ctrl-C stops them.", flush=True)
             try:
                 while True:
                     time.sleep(3600)

@@ -26,7 +26,9 @@ PROMISES = [
      "tests/faults/test_faults.py::test_bye_during_idle_reconnects_and_catches_up"),
     ("UIDVALIDITY changed under a folder: read again, matched by Message-ID",
      "tests/test_imap.py::test_uidvalidity_change_resyncs_without_duplicates"),
-    ("UID sets collapsed into ranges (100,000 sparse UIDs stay one short command)",
+    ("100,000 messages with 50,000 sparse UIDs fetched from Dovecot; UID sets collapsed "
+     "into ranges, no command line too long",
+     "tests/faults/test_faults.py::test_100k_messages_with_sparse_uids_fetch_without_a_long_line, "
      "tests/test_imap.py::test_collapse_ranges"),
     ("The same mail in three mailboxes is one mail with three locations",
      "tests/faults/test_faults.py::test_same_mail_in_three_mailboxes_is_one_mail"),
@@ -37,7 +39,8 @@ PROMISES = [
      "tests/faults/test_faults.py::test_quit_failing_after_250_changes_nothing"),
     ("Two senders at once never send one row twice (FOR UPDATE SKIP LOCKED on PostgreSQL)",
      "tests/test_outbound.py::test_two_senders_at_once_never_send_a_row_twice"),
-    ("Poller and scheduler writing at once for 30 s: no 'database is locked', nothing lost",
+    ("Poller and scheduler writing at once for a minute: no 'database is locked', nothing "
+     "lost",
      "tests/faults/test_faults.py::test_poller_and_scheduler_write_at_once"),
     ("The service down across a scheduled time: the job runs once at start",
      "tests/test_run.py::test_restart_after_a_missed_close_sends_the_days_digests_once"),
@@ -62,8 +65,12 @@ PROMISES = [
     ("Secrets only from the environment, never in a log (every command at -vvv, and a wrong "
      "password)", "tests/faults/test_faults.py::test_no_secret_in_any_log; "
      "tests/test_settings.py::test_password_in_settings_is_refused"),
-    ("TLS verified by default (an untrusted certificate is refused), an explicit opt-out "
-     "warned about", "tests/test_imap.py::test_untrusted_certificate_is_a_clear_error"),
+    ("TLS verified by default (an untrusted certificate is refused, IMAP and SMTP), an "
+     "explicit opt-out warned about", "tests/test_imap.py::test_untrusted_certificate_is_a_clear_error, "
+     "tests/test_outbound.py::test_delivery_over_tls_with_the_servers_ca, "
+     "tests/test_settings.py::test_tls_opt_out_is_allowed_but_warned_about"),
+    ("A silent IDLE (the flow dropped, no FIN) is detected, reconnected and caught up",
+     "tests/faults/test_faults.py::test_idle_that_goes_silent_is_detected_and_caught_up"),
     ("Everything above on SQLite and on PostgreSQL", "scripts/test.sh runs the suite twice"),
 ]
 

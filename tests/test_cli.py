@@ -200,3 +200,30 @@ def test_a_seeded_month_sends_every_periodic_mail_once(tmp_path):
     from email.policy import default
     subject = message_from_bytes(monthly.read_bytes(), policy=default)["Subject"]
     assert f"迟交 {late}，未交 {missing}" in subject
+
+
+def test_demo_keep_running_serves_the_mailboxes_to_a_mail_client(tmp_path):
+    import re
+    import signal
+    import time
+
+    from imapclient import IMAPClient
+
+    proc = subprocess.Popen([sys.executable, "-m", "mailflow", "demo", "--out",
+                             str(tmp_path / "d"), "--keep-running"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    try:
+        line = ""
+        deadline = time.monotonic() + 120
+        while "IMAP server" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+        m = re.search(r"port (\d+), no TLS; users ([^,]+),.*password (\S+)\.", line)
+        assert m, line
+        client = IMAPClient("127.0.0.1", port=int(m.group(1)), ssl=False, timeout=10)
+        client.login(m.group(2), m.group(3))
+        info = client.select_folder("INBOX", readonly=True)
+        client.logout()
+        assert info[b"EXISTS"] > 50          # HR's mailbox holds the seeded reports
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0

@@ -91,3 +91,13 @@ def test_missing_secret_env_is_reported(project, monkeypatch):
     monkeypatch.delenv("MAILFLOW_TEST_HR_PASSWORD", raising=False)
     res = project.cli("check-config")
     assert res.code == 1 and "MAILFLOW_TEST_HR_PASSWORD is not set" in res.out
+
+
+def test_tls_opt_out_is_allowed_but_warned_about(project, monkeypatch):
+    monkeypatch.setenv("MAILFLOW_TEST_HR_PASSWORD", "x")
+    project.add_mailbox("hr", 993, "hr@example.com", security="ssl",
+                        extra="verify_tls = false")
+    res = project.cli("check-config")
+    assert res.code == 0
+    assert "warning:" in res.out and "verify_tls = false" in res.out
+    assert "TLS certificates of 127.0.0.1 are not checked" in res.out
