@@ -53,6 +53,7 @@ class WorkdayRules:
     statutory_holidays: bool
     days_off: frozenset[date]
     extra_workdays: frozenset[date]
+    unknown_year: str = ""      # "" (stop and say so) or "mon-fri" / "mon-sat"
 
 
 @dataclass(frozen=True)
@@ -249,8 +250,12 @@ def _load_workdays(path: Path, problems: list[Problem]) -> WorkdayRules | None:
     if week not in WEEKS:
         t.problem("week", f"is {week!r}", 'use "statutory", "mon-fri" or "mon-sat"')
     holidays = t.get("statutory_holidays", bool, True)
+    unknown = t.get("unknown_year", str, "") or ""
+    if unknown not in ("", "mon-fri", "mon-sat"):
+        t.problem("unknown_year", f"is {unknown!r}", 'use "" (stop), "mon-fri" or "mon-sat"')
+        unknown = ""
     rules = WorkdayRules(week, holidays is not False, _dates(t, "days_off"),
-                         _dates(t, "extra_workdays"))
+                         _dates(t, "extra_workdays"), unknown)
     t.finish()
     return rules
 

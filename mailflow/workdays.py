@@ -20,10 +20,15 @@ class Workdays:
             return chinese_calendar.is_workday(day), chinese_calendar.is_holiday(day) and \
                 chinese_calendar.get_holiday_detail(day)[1] is not None
         except NotImplementedError:
+            if self.rules.unknown_year:
+                # The company chose a fixed week (and its days_off) until the calendar
+                # package knows the year's holidays.
+                last = 5 if self.rules.unknown_year == "mon-fri" else 6
+                return day.weekday() < last, False
             raise UserError(
                 f"the statutory calendar does not know {day.year} yet (the chinesecalendar "
                 f"package covers the years its release knows). Upgrade it with "
-                f"`pip install -U chinesecalendar`, or set week = \"mon-fri\" in "
+                f"`pip install -U chinesecalendar`, or set unknown_year = \"mon-fri\" in "
                 f"rules/workdays.toml and list that year's holidays under days_off.") from None
 
     def is_workday(self, day: date) -> bool:

@@ -34,9 +34,16 @@ def test_company_days_off_and_extra_workdays():
 
 
 def test_unknown_year_is_a_clear_error():
-    with pytest.raises(UserError, match="does not know 2031"):
+    with pytest.raises(UserError, match="does not know 2031.*unknown_year"):
         wd().is_workday(date(2031, 3, 3))
 
 
 def test_workdays_back_skips_holidays():
     assert wd().workdays_back(date(2026, 10, 9), 3) == date(2026, 9, 29)
+
+
+def test_unknown_year_can_fall_back_to_a_fixed_week():
+    w = Workdays(WorkdayRules("statutory", True, frozenset({date(2031, 1, 1)}), frozenset(),
+                              "mon-fri"))
+    assert w.is_workday(date(2031, 3, 3)) and not w.is_workday(date(2031, 3, 8))
+    assert not w.is_workday(date(2031, 1, 1))      # the company's own day off
