@@ -146,9 +146,9 @@ def _month(app, value: str | None):  # type: ignore[no-untyped-def]
 
 
 def _need_smtp(app) -> None:  # type: ignore[no-untyped-def]
-    if app.settings.smtp is None:
-        raise UserError(f"{app.settings.path}: there is no [smtp] section; mailflow needs its "
-                        "sender address to write mail (add [smtp] with sender = …)")
+    from .notify import sender
+
+    sender(app)  # says clearly when there is no [smtp] to write mail from
 
 
 def cmd_compile_weekly(args: argparse.Namespace) -> int:

@@ -97,24 +97,23 @@ def check_config(path: Path) -> tuple[list[Problem], list[str]]:
     except ConfigError as exc:
         return exc.problems, []
     problems: list[Problem] = []
-    for load, target in ((load_policy, settings.company.rules),
-                         (load_roster, settings.company.roster)):
-        try:
-            load(target)  # type: ignore[operator]
-        except ConfigError as exc:
-            problems.extend(exc.problems)
+    roster = None
+    try:
+        load_policy(settings.company.rules)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    try:
+        roster = load_roster(settings.company.roster)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     problems.extend(_templates(settings.company.templates))
     problems.extend(_secrets(settings))
     placeholder_problems, warnings = _placeholders(settings)
     problems.extend(placeholder_problems)
     warnings = list(settings.warnings) + warnings
-    try:
-        roster = load_roster(settings.company.roster)
-        hr_people = roster.emails_with_role("hr")
-        for addr in settings.company.hr:
-            if hr_people and addr not in hr_people:
-                warnings.append(f"{settings.path}: company.hr lists {addr}, which is not on the "
-                                "roster with role hr")
-    except ConfigError:
-        pass
+    hr_people = roster.emails_with_role("hr") if roster else set()
+    for addr in settings.company.hr:
+        if hr_people and addr not in hr_people:
+            warnings.append(f"{settings.path}: company.hr lists {addr}, which is not on the "
+                            "roster with role hr")
     return problems, warnings

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from .app import App
 from .checks.deadline import deadline_for
 from .errors import UserError
-from .roster import Person
 from .store import queries
 from .store.models import DayClose, Report, Violation
 
@@ -69,7 +68,7 @@ def close_day(app: App, day: date) -> CloseResult:
     return CloseResult(day, True, already, tuple(missing))
 
 
-def _status(app: App, person: Person, day: date, first: Report | None, closed: bool) -> str:
+def _status(app: App, day: date, first: Report | None, closed: bool) -> str:
     if not app.workdays.is_workday(day):
         return "not_due"
     if first is not None:
@@ -95,7 +94,7 @@ def day_status(app: App, day: date) -> list[PersonDay]:
     out = []
     for p in sorted(people, key=lambda p: (p.region, p.email)):
         first = reports.get(p.email)
-        status = _status(app, p, day, first, closed)
+        status = _status(app, day, first, closed)
         found = codes.get(p.email, set())
         if status == "missing":
             found = found | {"missing"}

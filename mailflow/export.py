@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -33,7 +33,13 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
         for r in reports:
             firsts.setdefault((r.email, r.report_date, r.kind), r.id)
             latest[(r.email, r.report_date, r.kind)] = r.id
-        bad = list(session.scalars(select(Mail).where(Mail.state == "unparsed")
+        lo = datetime.combine(start, time.min, tzinfo=app.tz)
+        hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=app.tz)
+        # Columns, not Mail rows: the raw bytes of unreadable mail stay in the database.
+        bad = list(session.execute(select(Mail.message_id, Mail.sha256, Mail.mailbox,
+                                          Mail.received_at, Mail.error)
+                                   .where(Mail.state == "unparsed", Mail.received_at >= lo,
+                                          Mail.received_at < hi)
                                    .order_by(Mail.received_at, Mail.id)))
     out_reports = []
     for r in reports:
@@ -55,7 +61,7 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
                         "detail": v.detail} for v in violations],
         "unparsed": [{"message_id": m.message_id, "sha256": m.sha256, "mailbox": m.mailbox,
                       "received_at": m.received_at.isoformat(), "error": m.error}
-                     for m in bad if start <= m.received_at.astimezone(app.tz).date() <= end],
+                     for m in bad],
     }
 
 

@@ -5,6 +5,8 @@ here talks SMTP. Each mail's dedupe key makes queuing it again a no-op."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,7 +16,8 @@ from sqlalchemy.orm import Session
 from . import compose, outbox
 from .app import App
 from .checks.deadline import deadline_for
-from .days import day_status
+from .days import PersonDay, day_status
+from .errors import UserError
 from .render import Renderer
 from .roster import Person
 from .store.models import Mail, Report, Violation
@@ -45,9 +48,9 @@ def name_of(app: App, email: str, day: date) -> str:
     return person.name if person else email
 
 
-def _sender(app: App) -> str:
+def sender(app: App) -> str:
+    """The From of every mail mailflow writes; a clear error when there is no [smtp]."""
     if app.settings.smtp is None:
-        from .errors import UserError
         raise UserError(f"{app.settings.path}: there is no [smtp] section; mailflow needs its "
                         "sender address to write mail (add [smtp] with sender = …)")
     return app.settings.smtp.sender
@@ -60,15 +63,22 @@ def queue_mail(session: Session, app: App, *, key: str, kind: str, period: str,
     if outbox.exists(session, key):
         return False
     rendered = renderer.render(kind, {**common(app), **context, "title": kind})
-    mid = compose.message_id(key, _sender(app))
-    raw = compose.build(sender=_sender(app), to=to, cc=cc, rendered=rendered, msg_id=mid,
+    mid = compose.message_id(key, sender(app))
+    raw = compose.build(sender=sender(app), to=to, cc=cc, rendered=rendered, msg_id=mid,
                         date=app.now(), reply_to=common(app)["hr"], attachments=attachments)
     return outbox.queue(session, outbox.Outgoing(key, kind, period, to, cc, rendered.subject,
                                                  mid, raw), app.now())
 
 
 def renderer_for(app: App) -> Renderer:
-    return Renderer(app.settings.company.templates)
+    """One renderer per templates folder for the process: a notice per judged mail must
+    not recompile the templates and reread problems.toml each time."""
+    return _renderer(app.settings.company.templates)
+
+
+@lru_cache(maxsize=8)
+def _renderer(folder: Path) -> Renderer:
+    return Renderer(folder)
 
 
 # -- reminders -------------------------------------------------------------------------
@@ -148,10 +158,9 @@ def money(value: float | int) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def digest_context(app: App, day: date, supervisor: Person,
-                   team: list[Person]) -> dict[str, Any]:
+def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
+                   statuses: dict[str, PersonDay]) -> dict[str, Any]:
     renderer = renderer_for(app)
-    statuses = {p.email: p for p in day_status(app, day)}
     with app.read() as session:
         latest: dict[str, Report] = {}
         for r in session.scalars(select(Report).where(
@@ -213,6 +222,7 @@ def queue_digests(app: App, day: date) -> Queued:
         if until is not None and day <= until else []
     renderer = renderer_for(app)
     added = existing = 0
+    statuses = {p.email: p for p in day_status(app, day)}
     for sup, team in teams(app, day):
         key = f"digest|{sup.email}|{day}"
         with app.read() as session:
@@ -220,7 +230,7 @@ def queue_digests(app: App, day: date) -> Queued:
                 existing += 1
                 continue
         # Built from a read of the day, then queued in its own write: readers never wait.
-        context = digest_context(app, day, sup, team)
+        context = digest_context(app, day, sup, team, statuses)
         with app.db.begin() as session:
             if queue_mail(session, app, key=key, kind="digest", period=day.isoformat(),
                       to=[(sup.name, sup.email)], cc=hr, context=context, renderer=renderer):
@@ -230,7 +240,7 @@ def queue_digests(app: App, day: date) -> Queued:
     return Queued(added, existing)
 
 
-def sample_contexts(app_like: Any = None) -> dict[str, dict[str, Any]]:
+def sample_contexts() -> dict[str, dict[str, Any]]:
     """Sample data for every template, for check-config."""
     common = {"company": "示例销售有限公司", "hr": "hr@example.com", "title": "sample"}
     problem = {"what": "抄送（Cc）里没有人事。", "fix": "重新发送并抄送人事。"}

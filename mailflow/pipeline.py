@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import faults, imap
@@ -193,8 +192,3 @@ def ingest(app: App, mails: Iterable[RawMail], progress: Progress = _quiet) -> C
     judge_pending(app, counts, progress)
     return counts
 
-
-def unparsed(app: App) -> list[Mail]:
-    with app.read() as session:
-        return list(session.scalars(select(Mail).where(Mail.state == "unparsed")
-                                    .order_by(Mail.received_at)))

@@ -153,7 +153,7 @@ def unreadable_and_suspect(app: App, start: date, end: date) -> dict[str, list[s
     hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=app.tz)
     with app.read() as session:
         bad = [f"{m.received_at.astimezone(app.tz):%m-%d %H:%M} {m.mailbox}: {m.error}"
-               for m in session.scalars(select(Mail).where(
+               for m in session.execute(select(Mail.received_at, Mail.mailbox, Mail.error).where(
                    Mail.state == "unparsed", Mail.received_at >= lo, Mail.received_at < hi)
                    .order_by(Mail.received_at))]
         codes = {code: [f"{v.date} {v.email}: {v.detail}" for v in session.scalars(

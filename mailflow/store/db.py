@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -93,6 +93,3 @@ def open_db(url: str) -> Database:
     return Database(engine, sessionmaker(writer, expire_on_commit=False),
                     sessionmaker(engine, expire_on_commit=False))
 
-
-def table_names(engine: Engine) -> list[str]:
-    return inspect(engine).get_table_names()

@@ -34,9 +34,3 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return datetime.fromisoformat(value)
 
-
-def utc_text(value: datetime) -> str:
-    """The stored form of a datetime, for comparisons written by hand."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime")
-    return value.astimezone(timezone.utc).strftime(_FORMAT)
