@@ -1,31 +1,64 @@
-"""Judging one mail and settling a person's day.
+"""Judging recorded mail: the one place where a mail's outcome is decided.
 
-This is the one place where a mail's outcome is decided: parsed or kept with its error,
-classified, checked, and recorded. It reads the record and writes to it; it sends nothing.
+Judging has two halves. `assess` reads one mail and decides — parsed or kept with its
+error, classified, checked — without touching the database, so it can run on worker
+processes. `store` writes a chunk of assessments in the caller's transaction and settles
+each person's day from every version of their report. It sends nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import bindparam, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from .checks import Context, Facts, run_checks
-from .checks.copy import check_weekly
+from .checks import Context, Facts, Verdict, run_checks
 from .checks.base import DAY_CODES
+from .checks.copy import check_weekly
 from .checks.deadline import earned_status
 from .classify import REPORT_KINDS, Classification, classify
+from .errors import UserError
 from .guard import parse_guarded
 from .parse import ParsedMail, ParseError
 from .periods import month_covered, week_covered
 from .roster import Person
 from .sections import extract
 from .store import queries
-from .store.models import Mail, Report
+from .store.models import Mail, Report, Violation
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What judging needs of a recorded mail."""
+
+    id: int
+    raw: bytes
+    received_at: datetime      # aware
+    truncated: bool
+    size: int
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One mail, judged alone. `state` is processed, unparsed, or waiting (the setup cannot
+    judge it yet; it stays received)."""
+
+    mail_id: int
+    state: str
+    kind: str
+    error: str | None = None
+    headers: dict[str, Any] = field(default_factory=dict)   # columns of the mails row
+    report: dict[str, Any] | None = None                   # a reports row, for report kinds
+    verdicts: tuple[Verdict, ...] = ()                      # about this mail alone
+    email: str | None = None
+    report_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -37,27 +70,35 @@ class Outcome:
     codes: tuple[str, ...]
 
 
-def judge_mail(session: Session, mail: Mail, ctx: Context, now: datetime) -> Outcome:
-    """Parse, classify, check and record one stored mail. Never raises for a bad mail."""
-    raw = queries.raw_bytes(mail)
+def assess(mail: Pending, ctx: Context) -> Assessment:
+    """Parse, classify and check one mail. Never raises: a mail that cannot be read, or
+    that trips a fault here, comes back unparsed with the reason."""
     try:
-        parsed = parse_guarded(raw)
-    except ParseError as exc:
-        mail.state, mail.error, mail.kind = "unparsed", str(exc), "unparsed"
-        log.warning("mail %s (%s) could not be parsed: %s", mail.id, mail.message_id or
-                    mail.sha256[:12], exc)
-        return Outcome(mail.id, "unparsed", None, None, ())
-    mail.from_addr, mail.subject = parsed.from_addr, parsed.subject
-    mail.to_addrs, mail.cc_addrs = list(parsed.to), list(parsed.cc)
-    mail.warnings = list(parsed.warnings) or None
-    if mail.truncated:
-        mail.warnings = (mail.warnings or []) + [f"only the first part of {mail.size} bytes "
-                                                 "was downloaded (size cap)"]
-    cls = classify(parsed, mail.received_at, ctx.tz, ctx.roster, ctx.policy)
-    mail.kind, mail.state = cls.kind, "processed"
-    if cls.kind not in REPORT_KINDS:
-        return Outcome(mail.id, cls.kind, cls.email, cls.report_date, ())
+        return _assess(mail, ctx)
+    except UserError as exc:
+        return Assessment(mail.id, "waiting", "received", error=str(exc))
+    except Exception as exc:  # the per-mail boundary: keep the mail, record why, go on
+        log.exception("mail %s could not be judged", mail.id)
+        return Assessment(mail.id, "unparsed", "unparsed",
+                          error=f"internal error while judging: {type(exc).__name__}: {exc}")
 
+
+def _assess(mail: Pending, ctx: Context) -> Assessment:
+    try:
+        parsed = parse_guarded(mail.raw)
+    except ParseError as exc:
+        log.warning("mail %s could not be parsed: %s", mail.id, exc)
+        return Assessment(mail.id, "unparsed", "unparsed", error=str(exc))
+    warnings = list(parsed.warnings)
+    if mail.truncated:
+        warnings.append(f"only the first part of {mail.size} bytes was downloaded (size cap)")
+    cls = classify(parsed, mail.received_at, ctx.tz, ctx.roster, ctx.policy)
+    headers = {"from_addr": parsed.from_addr, "subject": parsed.subject,
+               "to_addrs": list(parsed.to), "cc_addrs": list(parsed.cc),
+               "warnings": warnings or None}
+    if cls.kind not in REPORT_KINDS:
+        return Assessment(mail.id, "processed", cls.kind, headers=headers, email=cls.email,
+                          report_date=cls.report_date)
     if cls.kind != "daily":
         cls = covered_period(parsed, cls, ctx)
     extracted = extract(parsed.body, ctx.policy.daily)
@@ -70,24 +111,17 @@ def judge_mail(session: Session, mail: Mail, ctx: Context, now: datetime) -> Out
     else:
         verdicts = []
     person = cls.person
-    session.add(Report(
+    report = dict(
         mail_id=mail.id, kind=cls.kind, email=cls.email,
         name=person.name if person else parsed.from_name, region=person.region if person else None,
         supervisor=person.supervisor if person else None, report_date=cls.report_date,
         received_at=mail.received_at, subject=parsed.subject, message_id=parsed.message_id,
         earned_status=earned_status(facts, ctx) if is_daily else "not_due",
         fields=extracted.fields if is_daily else {}, metrics=extracted.metrics if is_daily else {},
-        missing_sections=list(extracted.missing) if is_daily else []))
-    for v in verdicts:
-        if v.code not in DAY_CODES:
-            queries.add_violation(session, email=cls.email, day=cls.report_date, code=v.code,
-                                  detail=v.detail, mail_id=mail.id, now=now, scope="mail")
-    session.flush()
-    if is_daily:
-        settle_day(session, cls.email, cls.report_date, ctx, now)
-        session.flush()
-    return Outcome(mail.id, cls.kind, cls.email, cls.report_date,
-                   tuple(queries.codes_for_mail(session, mail.id)))
+        missing_sections=list(extracted.missing) if is_daily else [])
+    return Assessment(mail.id, "processed", cls.kind, headers=headers, report=report,
+                      verdicts=tuple(v for v in verdicts if v.code not in DAY_CODES),
+                      email=cls.email, report_date=cls.report_date)
 
 
 def covered_period(parsed: ParsedMail, cls: Classification, ctx: Context) -> Classification:
@@ -112,24 +146,91 @@ def _named_salesperson(parsed: ParsedMail, ctx: Context, day: date) -> Person | 
     return found[0] if len(found) == 1 else None
 
 
-def settle_day(session: Session, email: str, day: date, ctx: Context, now: datetime) -> None:
-    """Re-derive the day's verdicts from every version of the person's report.
+# -- writing -------------------------------------------------------------------------
+
+def store(session: Session, chunk: list[Assessment], ctx: Context,
+          now: datetime) -> list[Outcome]:
+    """Write a chunk of assessments and settle the days they touch, in set-wise statements
+    (a handful per chunk, not per mail). Mail another process judged first is skipped."""
+    ids = [a.mail_id for a in chunk if a.state != "waiting"]
+    if not ids:
+        return []
+    open_ids = set(session.scalars(
+        select(Mail.id).where(Mail.id.in_(ids), Mail.state == "received")
+        .with_for_update(skip_locked=True)))
+    chunk = [a for a in chunk if a.mail_id in open_ids]
+    if not chunk:
+        return []
+    mails = Mail.__table__
+    session.execute(update(mails).where(mails.c.id == bindparam("mid")),
+                    [{"mid": a.mail_id, "state": a.state, "kind": a.kind, "error": a.error,
+                      **_header_columns(a)} for a in chunk])
+    reports = [a.report for a in chunk if a.report is not None]
+    if reports:
+        session.execute(Report.__table__.insert(), reports)
+    rows = [_violation(a.email, a.report_date, v.code, v.detail, a.mail_id, now, "mail")
+            for a in chunk if a.email and a.report_date for v in a.verdicts]
+    days = {(r["email"], r["report_date"]) for r in reports if r["kind"] == "daily"}
+    day_rows = settle_days(session, days, ctx, now)
+    queries.insert_violations(session, rows + day_rows)
+    by_mail: dict[int, set[str]] = defaultdict(set)
+    for row in rows + day_rows:
+        by_mail[row["mail_id"]].add(row["code"])
+    return [Outcome(a.mail_id, a.kind, a.email, a.report_date,
+                    tuple(sorted(by_mail.get(a.mail_id, ())))) for a in chunk]
+
+
+_HEADER_COLUMNS = ("from_addr", "subject", "to_addrs", "cc_addrs", "warnings")
+
+
+def _header_columns(a: Assessment) -> dict[str, Any]:
+    return {k: a.headers.get(k) for k in _HEADER_COLUMNS}
+
+
+def _violation(email: str, day: date, code: str, detail: str, mail_id: int | None,
+               now: datetime, scope: str) -> dict[str, Any]:
+    return {"key": queries.violation_key(code, email, day, scope, mail_id, detail),
+            "email": email, "date": day, "code": code, "scope": scope, "detail": detail,
+            "mail_id": mail_id, "recorded_at": now}
+
+
+def settle_days(session: Session, days: set[tuple[str, date]], ctx: Context,
+                now: datetime) -> list[dict[str, Any]]:
+    """Re-derive each (person, day)'s verdicts from every version of the report.
 
     The first report (by arrival) earns the day's status, so a correction after the
     deadline adds no `late`; the latest version decides `missing_section`. A report that
-    arrives after the day was closed replaces its `missing`.
+    arrives after the day was closed replaces its `missing`. Returns the rows to insert;
+    the day's old verdicts are deleted here.
     """
-    versions = queries.reports_for(session, email, day, "daily")
-    if not versions:
-        return
-    first, latest = versions[0], versions[-1]
-    queries.replace_day_violations(session, email, day, DAY_CODES)
-    if "deadline" in ctx.policy.daily.checks and first.earned_status == "late":
-        local = first.received_at.astimezone(ctx.tz)
-        queries.add_violation(session, email=email, day=day, code="late",
-                              detail=f"received {local:%Y-%m-%d %H:%M}", mail_id=first.mail_id,
-                              now=now, scope="day")
-    if "sections" in ctx.policy.daily.checks:
-        for heading in latest.missing_sections:
-            queries.add_violation(session, email=email, day=day, code="missing_section",
-                                  detail=heading, mail_id=latest.mail_id, now=now, scope="day")
+    if not days:
+        return []
+    versions: dict[tuple[str, date], list[Any]] = defaultdict(list)
+    pairs = sorted(days)
+    for start in range(0, len(pairs), 400):  # bound the statement's parameter count
+        part = pairs[start:start + 400]
+        for row in session.execute(
+                select(Report.email, Report.report_date, Report.mail_id, Report.received_at,
+                       Report.earned_status, Report.missing_sections)
+                .where(Report.kind == "daily",
+                       tuple_(Report.email, Report.report_date).in_(part))
+                .order_by(Report.received_at, Report.id)):
+            versions[(row.email, row.report_date)].append(row)
+    violations = Violation.__table__
+    session.execute(delete(violations).where(
+        violations.c.email == bindparam("e"), violations.c.date == bindparam("d"),
+        violations.c.scope == "day",
+        or_(*(violations.c.code == code for code in DAY_CODES))),
+        [{"e": e, "d": d} for e, d in pairs])
+    out: list[dict[str, Any]] = []
+    checks = ctx.policy.daily.checks
+    for (email, day), found in versions.items():
+        first, latest = found[0], found[-1]
+        if "deadline" in checks and first.earned_status == "late":
+            local = first.received_at.astimezone(ctx.tz)
+            out.append(_violation(email, day, "late", f"received {local:%Y-%m-%d %H:%M}",
+                                  first.mail_id, now, "day"))
+        if "sections" in checks:
+            out += [_violation(email, day, "missing_section", heading, latest.mail_id, now, "day")
+                    for heading in latest.missing_sections]
+    return out

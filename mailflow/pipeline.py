@@ -2,31 +2,36 @@
 
 Each batch of fetched mail is recorded, with the folder's new sync state, in one
 transaction before anything is judged: a crash loses nothing and refetches nothing twice.
-Each mail is then judged in its own transaction, and this is the one place that catches
-everything per mail: a failure rolls back, keeps the mail with its error, and goes on.
+Recorded mail is then judged a chunk at a time, one transaction per chunk; a chunk that
+fails to store is stored again mail by mail, and a mail that still fails is kept with
+its error while the others go on.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from . import faults, imap
 from .app import App
-from .errors import UserError
-from .judge import judge_mail
+from .checks import Context
+from .judge import Assessment, Outcome, Pending, store
 from .notify import queue_notice
 from .rawmail import RawMail
 from .settings import Mailbox
 from .store import queries
 from .store.models import Mail
+from .workers import Assessor, worker_count
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -73,10 +78,8 @@ def record_batch(app: App, mails: Iterable[RawMail], counts: Counts,
 
 def _record(app: App, batch: list[RawMail], folder_state: tuple[str, str, int, int] | None) -> int:
     now = app.now()
-    added = 0
     with app.db.begin() as session:
-        for raw in batch:
-            added += queries.record_raw(session, raw, now)[1]
+        added = queries.record_mails(session, batch, now) if batch else 0
         if folder_state is not None:
             box, folder, uidvalidity, last_uid = folder_state
             queries.save_folder_state(session, box, folder, uidvalidity, last_uid, now)
@@ -84,73 +87,161 @@ def _record(app: App, batch: list[RawMail], folder_state: tuple[str, str, int, i
     return added
 
 
-def judge_pending(app: App, counts: Counts, progress: Progress = _quiet,
-                  stop: threading.Event | None = None) -> None:
+class Judging:
+    """Judges recorded mail while more is being fetched.
+
+    `feed` picks up what was recorded since the last call and hands it, a chunk at a
+    time, to the assessor (worker processes once a backlog is expected); finished chunks
+    are stored in arrival order, one transaction each. `finish` waits for the rest.
+    """
+
+    def __init__(self, app: App, counts: Counts, progress: Progress = _quiet,
+                 stop: threading.Event | None = None) -> None:
+        self.app, self.counts, self.progress, self.stop = app, counts, progress, stop
+        self.ctx = app.context()
+        self.assessor = Assessor(self.ctx)
+        self.flight: deque[Future[list[Assessment]]] = deque()
+        self.last_id = 0
+        self.queued = self.stored = 0
+
+    def __enter__(self) -> Judging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.assessor.close()
+
+    def expect(self, backlog: int) -> None:
+        """A folder announced this many new mails: start workers if that is a backlog."""
+        self.assessor.start(worker_count(backlog))
+
+    def feed(self) -> None:
+        with self.app.read() as session:
+            ids = queries.pending_mail_ids(session, after=self.last_id)
+        if not ids:
+            return
+        self.last_id = ids[-1]
+        self.expect(len(ids))
+        for i in range(0, len(ids), JUDGE_CHUNK):
+            self.flight.append(self.assessor.submit(_loaded(self.app, ids[i:i + JUDGE_CHUNK])))
+            self.queued += len(ids[i:i + JUDGE_CHUNK])
+            # At most two chunks per worker wait: memory stays bounded whatever the backlog.
+            while len(self.flight) > 2 * max(1, self.assessor.workers) or \
+                    (self.flight and self.flight[0].done()):
+                self._store_next()
+
+    def finish(self) -> None:
+        self.feed()
+        while self.flight:
+            self._store_next()
+
+    def _store_next(self) -> None:
+        assessed = self.flight.popleft().result()
+        if self.stop is not None and self.stop.is_set():
+            self.flight.clear()  # the rest stays pending and is judged at the next start
+            return
+        _store_chunk(self.app, self.ctx, assessed, self.counts)
+        self.stored += len(assessed)
+        if self.queued > 20:
+            self.progress(f"  judged {self.stored}/{self.queued}")
+
+
+JUDGE_CHUNK = 200
+
+
+def _loaded(app: App, ids: list[int]) -> list[Pending]:
     with app.read() as session:
-        ids = queries.pending_mail_ids(session)
-    ctx = app.context()
-    step = max(1, len(ids) // 10)
-    for n, mail_id in enumerate(ids, start=1):
-        if stop is not None and stop.is_set():
-            return  # the rest stays pending and is judged at the next start
-        try:
-            with app.db.begin() as session:
-                mail = session.get(Mail, mail_id)
-                if mail is None or mail.state != "received":
-                    continue
-                outcome = judge_mail(session, mail, ctx, app.now())
-                # The notice is queued in the same transaction as the verdict it reports:
-                # both are recorded, or neither is.
-                if outcome.kind == "daily" and app.settings.smtp is not None:
-                    counts.notices += queue_notice(session, app, mail)
+        rows = session.execute(select(Mail.id, Mail.raw, Mail.received_at, Mail.truncated,
+                                      Mail.size).where(Mail.id.in_(ids), Mail.state == "received")
+                               .order_by(Mail.id))
+        return [Pending(r.id, queries.decompress(r.raw), r.received_at, r.truncated, r.size)
+                for r in rows]
+
+
+def _store_chunk(app: App, ctx: Context, chunk: list[Assessment], counts: Counts) -> None:
+    """One transaction for the chunk; if it fails, each mail alone, so one bad mail
+    cannot hold back the others. The notice is queued in the same transaction as the
+    verdict it reports: both are recorded, or neither is."""
+    try:
+        with app.db.begin() as session:
+            outcomes = store(session, chunk, ctx, app.now())
+            notices = _queue_notices(app, session, outcomes)
+            for _ in outcomes:
                 faults.point("judge")
-            counts.kinds[outcome.kind] += 1
-            counts.codes.update(outcome.codes)
-        except UserError as exc:
+    except Exception as exc:
+        if len(chunk) > 1:
+            for one in chunk:
+                _store_chunk(app, ctx, [one], counts)
+            return
+        _keep_with_error(app, chunk[0].mail_id, exc)
+        counts.kinds["unparsed"] += 1
+        return
+    counts.notices += notices
+    for a in chunk:
+        if a.state == "waiting":
             # The mail is fine; the setup cannot judge it yet (e.g. a year the holiday
             # calendar does not know). It stays pending and is judged once that is fixed.
-            counts.errors.append(f"mail {mail_id} is kept and waits: {exc}")
-        except Exception as exc:  # the per-mail boundary: keep the mail, record why, go on
-            log.exception("mail %s could not be judged", mail_id)
-            with app.db.begin() as session:
-                mail = session.get(Mail, mail_id)
-                if mail is not None:
-                    mail.state, mail.kind = "unparsed", "unparsed"
-                    mail.error = f"internal error while judging: {type(exc).__name__}: {exc}"
-            counts.kinds["unparsed"] += 1
-        if len(ids) > 20 and (n % step == 0 or n == len(ids)):
-            progress(f"  judged {n}/{len(ids)}")
+            counts.errors.append(f"mail {a.mail_id} is kept and waits: {a.error}")
+    for o in outcomes:
+        counts.kinds[o.kind] += 1
+        counts.codes.update(o.codes)
+
+
+def _queue_notices(app: App, session: Session, outcomes: list[Outcome]) -> int:
+    if app.settings.smtp is None:
+        return 0
+    wanted = set(app.policy.notify.notice_codes)
+    queued = 0
+    for o in outcomes:
+        if o.kind == "daily" and wanted & set(o.codes):
+            mail = session.get(Mail, o.mail_id)
+            queued += mail is not None and queue_notice(session, app, mail)
+    return queued
+
+
+def _keep_with_error(app: App, mail_id: int, exc: Exception) -> None:
+    log.error("mail %s could not be stored: %s: %s", mail_id, type(exc).__name__, exc)
+    with app.db.begin() as session:
+        mail = session.get(Mail, mail_id)
+        if mail is not None and mail.state == "received":
+            mail.state, mail.kind = "unparsed", "unparsed"
+            mail.error = f"internal error while judging: {type(exc).__name__}: {exc}"
 
 
 def poll_mailboxes(app: App, progress: Progress = _quiet) -> Counts:
     """Fetch new mail from every configured mailbox folder, then judge it."""
     counts = Counts()
-    for box in app.settings.mailboxes:
-        try:
-            client = imap.connect(box, box.password())
-        except imap.ImapError as exc:
-            counts.errors.append(str(exc))
-            progress(f"{box.name}: {exc}")
-            continue
-        try:
-            for folder in box.folders:
-                poll_folder(app, client, box, folder, counts, progress)
-        except imap.ImapError as exc:
-            counts.errors.append(str(exc))
-            progress(str(exc))
-        except (OSError, IMAPClientError) as exc:
-            # A server that dies mid-FETCH: what was recorded stays, with the folder's
-            # position; the next poll goes on from there.
-            msg = f"mailbox {box.name}: connection lost: {exc}"
-            counts.errors.append(msg)
-            progress(msg)
-        finally:
-            try:
-                client.logout()
-            except Exception:  # the connection may already be gone; nothing to keep
-                pass
-    judge_pending(app, counts, progress)
+    with Judging(app, counts, progress) as judging:
+        for box in app.settings.mailboxes:
+            _poll_box(app, box, judging, progress)
+        judging.finish()
     return counts
+
+
+def _poll_box(app: App, box: Mailbox, judging: Judging, progress: Progress) -> None:
+    counts = judging.counts
+    try:
+        client = imap.connect(box, box.password())
+    except imap.ImapError as exc:
+        counts.errors.append(str(exc))
+        progress(f"{box.name}: {exc}")
+        return
+    try:
+        for folder in box.folders:
+            poll_folder(app, client, box, folder, judging, progress)
+    except imap.ImapError as exc:
+        counts.errors.append(str(exc))
+        progress(str(exc))
+    except (OSError, IMAPClientError) as exc:
+        # A server that dies mid-FETCH: what was recorded stays, with the folder's
+        # position; the next poll goes on from there.
+        msg = f"mailbox {box.name}: connection lost: {exc}"
+        counts.errors.append(msg)
+        progress(msg)
+    finally:
+        try:
+            client.logout()
+        except Exception:  # the connection may already be gone; nothing to keep
+            pass
 
 
 def poll_open(app: App, connections: list[tuple[IMAPClient, Mailbox]],
@@ -158,21 +249,27 @@ def poll_open(app: App, connections: list[tuple[IMAPClient, Mailbox]],
     """Fetch and judge over connections already open (the demo keeps them between polls,
     as the service's watchers do)."""
     counts = Counts()
-    for client, box in connections:
-        for folder in box.folders:
-            poll_folder(app, client, box, folder, counts, progress)
-    judge_pending(app, counts, progress)
+    with Judging(app, counts, progress) as judging:
+        for client, box in connections:
+            for folder in box.folders:
+                poll_folder(app, client, box, folder, judging, progress)
+        judging.finish()
     return counts
 
 
-def poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, counts: Counts,
-                 progress: Progress) -> None:
+def poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, judging: Judging,
+                progress: Progress) -> None:
+    """Fetch a folder's new mail by UID, recording each batch; what is recorded is judged
+    while the next batch is fetched."""
     with app.read() as session:
         state = queries.folder_state(session, box.name, folder)
     cursor = imap.Cursor(state.uidvalidity, state.last_uid) if state else None
     done = 0
     for batch in imap.fetch_new(client, box, folder, cursor):
-        record_batch(app, batch.mails, counts, (box.name, folder, batch.uidvalidity, batch.last_uid))
+        judging.expect(batch.total)
+        record_batch(app, batch.mails, judging.counts,
+                     (box.name, folder, batch.uidvalidity, batch.last_uid))
+        judging.feed()
         done += len(batch.mails)
         if batch.total:
             progress(f"{box.name}/{folder}: fetched {done}/{batch.total}")
@@ -180,15 +277,17 @@ def poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, counts:
 
 def ingest(app: App, mails: Iterable[RawMail], progress: Progress = _quiet) -> Counts:
     counts = Counts()
-    batch: list[RawMail] = []
-    for raw in mails:
-        batch.append(raw)
-        if len(batch) >= 200:
+    with Judging(app, counts, progress) as judging:
+        batch: list[RawMail] = []
+        for raw in mails:
+            batch.append(raw)
+            if len(batch) >= 200:
+                record_batch(app, batch, counts)
+                progress(f"recorded {counts.fetched}")
+                judging.feed()
+                batch = []
+        if batch:
             record_batch(app, batch, counts)
-            progress(f"recorded {counts.fetched}")
-            batch = []
-    if batch:
-        record_batch(app, batch, counts)
-    judge_pending(app, counts, progress)
+        judging.finish()
     return counts
 

@@ -18,7 +18,7 @@ from .app import App
 from .errors import ConfigError, UserError
 from .jobs import JOBS, Job, run_due
 from .outbox import recover
-from .pipeline import Counts, judge_pending, poll_folder
+from .pipeline import Counts, Judging, poll_folder
 from .settings import Mailbox
 from .smtp import SendReport, send_loop
 
@@ -44,8 +44,9 @@ class Service:
 
     def _fetch(self, client: imap.Client, box: Mailbox, folder: str) -> None:
         counts = Counts()
-        poll_folder(self.app, client, box, folder, counts, lambda m: None)
-        judge_pending(self.app, counts, stop=self.stop)
+        with Judging(self.app, counts, stop=self.stop) as judging:
+            poll_folder(self.app, client, box, folder, judging, lambda m: None)
+            judging.finish()
         if counts.fetched:
             log.info("%s/%s: %s", box.name, folder, counts.summary())
         if counts.notices:

@@ -13,9 +13,18 @@ from .policy import WorkdayRules
 class Workdays:
     def __init__(self, rules: WorkdayRules) -> None:
         self.rules = rules
+        # chinese_calendar validates and looks up each call (~0.1 ms); every report asks
+        # about the same few weeks, so each day is answered once per process.
+        self._known: dict[date, tuple[bool, bool]] = {}
 
     def _statutory(self, day: date) -> tuple[bool, bool]:
         """(is a statutory workday, is a statutory holiday) for the day."""
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._lookup(day)
+        return known
+
+    def _lookup(self, day: date) -> tuple[bool, bool]:
         try:
             return chinese_calendar.is_workday(day), chinese_calendar.is_holiday(day) and \
                 chinese_calendar.get_holiday_detail(day)[1] is not None

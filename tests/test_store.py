@@ -84,8 +84,10 @@ def test_naive_time_cannot_reach_the_database(db):
 def test_same_mail_recorded_once_with_every_location(db):
     raw = b"Message-ID: <abc@x>\r\nFrom: a@x.example\r\n\r\nhi"
     with db.begin() as session:
-        for box, uid in (("hr", 1), ("qian", 7), ("hr", 1)):
-            queries.record_raw(session, RawMail(raw, NOW, box, "INBOX", 5, uid), NOW)
+        new = queries.record_mails(session, [RawMail(raw, NOW, box, "INBOX", 5, uid)
+                                             for box, uid in (("hr", 1), ("qian", 7), ("hr", 1))],
+                                   NOW)
+    assert new == 1
     with db() as session:
         assert session.execute(text("select count(*) from mails")).scalar_one() == 1
         assert session.execute(text("select count(*) from mail_locations")).scalar_one() == 2
@@ -94,10 +96,10 @@ def test_same_mail_recorded_once_with_every_location(db):
 def test_mail_without_message_id_is_deduplicated_by_content(db):
     raw = b"From: a@x.example\r\nSubject: x\r\n\r\nbody"
     with db.begin() as session:
-        _, first = queries.record_raw(session, RawMail(raw, NOW, "hr", "INBOX"), NOW)
-        _, again = queries.record_raw(session, RawMail(raw, NOW, "qian", "INBOX"), NOW)
-        _, other = queries.record_raw(session, RawMail(raw + b"!", NOW, "hr", "INBOX"), NOW)
-    assert (first, again, other) == (True, False, True)
+        first = queries.record_mails(session, [RawMail(raw, NOW, "hr", "INBOX")], NOW)
+        again = queries.record_mails(session, [RawMail(raw, NOW, "qian", "INBOX")], NOW)
+        other = queries.record_mails(session, [RawMail(raw + b"!", NOW, "hr", "INBOX")], NOW)
+    assert (first, again, other) == (1, 0, 1)
     with db() as session:
         keys = sorted(session.scalars(select(Mail.dedupe_key)))
     assert all(k.startswith("sha256:") for k in keys)

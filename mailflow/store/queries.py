@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable
+from typing import Any
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from ..parse import clean_message_id, sha256
 from ..rawmail import RawMail
-from .models import DayClose, FolderState, Mail, MailLocation, Report, Violation
+from .models import DayClose, FolderState, Mail, MailLocation, Violation
 
 
 def _header_message_id(data: bytes) -> str | None:
@@ -43,35 +43,51 @@ def dedupe_key(data: bytes) -> tuple[str, str | None, str]:
     return f"mid:{mid}", mid, digest
 
 
-def record_raw(session: Session, raw: RawMail, now: datetime) -> tuple[Mail, bool]:
-    """Keep the mail (once) and where it was seen. Returns (mail, newly recorded)."""
-    key, mid, digest = dedupe_key(raw.data)
-    mail = session.scalars(select(Mail).where(Mail.dedupe_key == key)).first()
-    new = mail is None
-    if mail is None:
-        mail = Mail(dedupe_key=key, message_id=mid, sha256=digest,
-                    size=raw.size if raw.size is not None else len(raw.data),
-                    truncated=raw.truncated, received_at=raw.received_at, mailbox=raw.mailbox,
-                    folder=raw.folder, state="received", raw=zlib.compress(raw.data, 6),
-                    recorded_at=now)
-        session.add(mail)
-        session.flush()
-    if raw.uid is not None and raw.uidvalidity is not None:
-        exists = session.scalars(select(MailLocation.id).where(
-            MailLocation.mailbox == raw.mailbox, MailLocation.folder == raw.folder,
-            MailLocation.uidvalidity == raw.uidvalidity, MailLocation.uid == raw.uid)).first()
-        if exists is None:
-            session.add(MailLocation(mail_id=mail.id, mailbox=raw.mailbox, folder=raw.folder,
-                                     uidvalidity=raw.uidvalidity, uid=raw.uid))
-    return mail, new
+def record_mails(session: Session, raws: list[RawMail], now: datetime) -> int:
+    """Keep each mail (once) and where it was seen, a few statements for the whole batch.
+    Returns how many were newly recorded."""
+    keyed = [(dedupe_key(raw.data), raw) for raw in raws]
+    known: dict[str, int] = {}
+    keys = sorted({k for (k, _, _), _ in keyed})
+    for start in range(0, len(keys), 500):
+        known.update((k, i) for k, i in session.execute(select(Mail.dedupe_key, Mail.id).where(
+            Mail.dedupe_key.in_(keys[start:start + 500]))))
+    fresh: dict[str, dict[str, Any]] = {}
+    for (key, mid, digest), raw in keyed:
+        if key in known or key in fresh:
+            continue
+        fresh[key] = dict(dedupe_key=key, message_id=mid, sha256=digest,
+                          size=raw.size if raw.size is not None else len(raw.data),
+                          truncated=raw.truncated, received_at=raw.received_at,
+                          mailbox=raw.mailbox, folder=raw.folder, state="received",
+                          raw=zlib.compress(raw.data, 6), recorded_at=now)
+    if fresh:
+        mails = Mail.__table__
+        inserted = session.execute(mails.insert().returning(mails.c.dedupe_key, mails.c.id,
+                                                            sort_by_parameter_order=True),
+                                   list(fresh.values()))
+        known.update((k, i) for k, i in inserted)
+    places = [dict(mail_id=known[key], mailbox=raw.mailbox, folder=raw.folder,
+                   uidvalidity=raw.uidvalidity, uid=raw.uid)
+              for (key, _, _), raw in keyed if raw.uid is not None and raw.uidvalidity is not None]
+    if places:
+        session.execute(insert_ignoring(session, MailLocation.__table__,
+                                        "mailbox", "folder", "uidvalidity", "uid"), places)
+    return len(fresh)
 
 
 def raw_bytes(mail: Mail) -> bytes:
     return zlib.decompress(mail.raw)
 
 
-def pending_mail_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(Mail.id).where(Mail.state == "received").order_by(Mail.id)))
+def decompress(stored: bytes) -> bytes:
+    return zlib.decompress(stored)
+
+
+def pending_mail_ids(session: Session, after: int = 0) -> list[int]:
+    """Recorded mail not yet judged, oldest first (above `after` only)."""
+    return list(session.scalars(select(Mail.id).where(Mail.state == "received", Mail.id > after)
+                                .order_by(Mail.id)))
 
 
 def folder_state(session: Session, mailbox: str, folder: str) -> FolderState | None:
@@ -89,31 +105,35 @@ def save_folder_state(session: Session, mailbox: str, folder: str, uidvalidity: 
         state.uidvalidity, state.last_uid, state.synced_at = uidvalidity, last_uid, now
 
 
+def violation_key(code: str, email: str, day: date, scope: str, mail_id: int | None,
+                  detail: str) -> str:
+    """What makes a violation the same one again."""
+    return f"{code}|{email}|{day.isoformat()}|{scope}|{mail_id or ''}|{detail}"[:400]
+
+
 def add_violation(session: Session, *, email: str, day: date, code: str, detail: str,
                   mail_id: int | None, now: datetime, scope: str) -> None:
     """Insert once: the key says what makes this violation the same one again."""
-    key = f"{code}|{email}|{day.isoformat()}|{scope}|{mail_id or ''}|{detail}"[:400]
-    if session.scalars(select(Violation.id).where(Violation.key == key)).first() is None:
-        session.add(Violation(key=key, email=email, date=day, code=code, scope=scope,
-                              detail=detail, mail_id=mail_id, recorded_at=now))
+    insert_violations(session, [{
+        "key": violation_key(code, email, day, scope, mail_id, detail), "email": email,
+        "date": day, "code": code, "scope": scope, "detail": detail, "mail_id": mail_id,
+        "recorded_at": now}])
 
 
-def reports_for(session: Session, email: str, day: date, kind: str) -> list[Report]:
-    """Every version, oldest first (by the server's arrival time, then by id)."""
-    return list(session.scalars(select(Report).where(
-        Report.email == email, Report.report_date == day, Report.kind == kind)
-        .order_by(Report.received_at, Report.id)))
+def insert_violations(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert each row unless its key is already recorded (one statement for all)."""
+    if not rows:
+        return
+    session.execute(insert_ignoring(session, Violation.__table__, "key"), rows)
 
 
-def replace_day_violations(session: Session, email: str, day: date, codes: Iterable[str]) -> None:
-    session.execute(delete(Violation).where(
-        Violation.email == email, Violation.date == day, Violation.code.in_(list(codes)),
-        Violation.scope == "day"))
-
-
-def codes_for_mail(session: Session, mail_id: int) -> list[str]:
-    """The rule codes now recorded against this mail (a superseded day verdict is gone)."""
-    return sorted(set(session.scalars(select(Violation.code).where(Violation.mail_id == mail_id))))
+def insert_ignoring(session: Session, table: Table, *key: str) -> Any:
+    """INSERT … ON CONFLICT (key) DO NOTHING, in the dialect of the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(key))
 
 
 def day_closed(session: Session, day: date) -> DayClose | None:
