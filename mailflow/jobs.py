@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from . import leases
 from .app import App
 from .checks.deadline import deadline_for
 from .compliance import queue_hr_monthly, queue_hr_weekly
@@ -156,6 +157,24 @@ def _first_day(app: App, today: date) -> date:
     return first.astimezone(app.tz).date()
 
 
+JOB_LEASE = timedelta(minutes=10)   # longer than any run; a dead runner's job waits this long
+
+
+def _run_once(app: App, job: Job, day: date, period: str) -> str | None:
+    """Run the job for its period under a lease, so that of several instances one runs
+    it; None when another instance holds it or has finished it meanwhile."""
+    name = f"job:{job.name}:{period}"
+    if not leases.take(app.db, name, ttl=JOB_LEASE):
+        return None
+    try:
+        if _done(app, job.name, period):
+            return None
+        return job.run(app, day) if job.still_useful(app, day) \
+            else "skipped: too late to be useful"
+    finally:
+        leases.release(app.db, name)
+
+
 def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:
     """Run every job whose time has come and that has not run for its period. One job's
     failure is logged and does not stop the others; it is tried again next tick."""
@@ -178,8 +197,9 @@ def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:
                 period = job.period(app, day)
                 if _done(app, job.name, period):
                     continue
-                outcome = job.run(app, day) if job.still_useful(app, day) \
-                    else "skipped: too late to be useful"
+                outcome = _run_once(app, job, day, period)
+                if outcome is None:
+                    continue  # another instance runs it, or just ran it
             except Exception as exc:  # one job's failure must not stop the others
                 log.exception("job %s for %s failed; it is tried again at the next tick",
                               job.name, day)

@@ -13,7 +13,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .store.models import OutboxMail
@@ -87,29 +87,54 @@ def recover(session: Session, now: datetime | None = None) -> list[OutboxMail]:
     return rows
 
 
-def claim(session: Session, now: datetime, limit: int = 100) -> list[OutboxMail]:
-    """Take due pending rows and mark them `sending` (the caller commits before SMTP).
+_TABLE = OutboxMail.__table__
+_DUE = (select(_TABLE).where(_TABLE.c.state == "pending",
+                             _TABLE.c.next_attempt_at <= bindparam("now"))
+        .order_by(_TABLE.c.next_attempt_at, _TABLE.c.id).limit(bindparam("limit"))
+        .with_for_update(skip_locked=True))
+_TAKE = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+         .values(state="sending", attempts=_TABLE.c.attempts + 1,
+                 claimed_by=bindparam("me"), claimed_at=bindparam("now")))
+_SENT = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+         .values(state="sent", sent_at=bindparam("now"), refused=bindparam("refused"),
+                 last_error=None))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row taken for delivery."""
+
+    id: int
+    message_id: str
+    to_addrs: list[str]
+    cc_addrs: list[str]
+    subject: str
+    raw: bytes
+    attempts: int
+
+
+def claim(session: Session, now: datetime, limit: int = 100) -> list[Claimed]:
+    """Take due rows (oldest due first) and mark them `sending`; the caller commits
+    before SMTP.
 
     On PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED, so two senders never take
-    the same row; SQLite's write lock (BEGIN IMMEDIATE) serialises claims instead."""
-    rows = list(session.scalars(
-        select(OutboxMail).where(OutboxMail.state == "pending", OutboxMail.next_attempt_at <= now)
-        .order_by(OutboxMail.id).limit(limit).with_for_update(skip_locked=True)))
+    the same row; SQLite's write lock (BEGIN IMMEDIATE) serialises claims instead. The
+    statements are built once: a claim per message is on the sending path."""
+    rows = session.execute(_DUE, {"now": now, "limit": limit}).all()
+    if not rows:
+        return []
     me = claimer()
-    for row in rows:
-        row.state = "sending"
-        row.attempts += 1
-        row.claimed_by, row.claimed_at = me, now
-    return rows
+    session.execute(_TAKE, [{"row_id": r.id, "me": me, "now": now} for r in rows])
+    return [Claimed(r.id, r.message_id, r.to_addrs, r.cc_addrs, r.subject, r.raw,
+                    r.attempts + 1) for r in rows]
 
 
 def mark_sent(session: Session, row_id: int, now: datetime,
               refused: dict[str, str] | None = None) -> None:
-    session.execute(update(OutboxMail).where(OutboxMail.id == row_id).values(
-        state="sent", sent_at=now, refused=refused or None, last_error=None))
+    session.execute(_SENT, {"row_id": row_id, "now": now, "refused": refused or None})
 
 
-def mark_retry(session: Session, row: OutboxMail, now: datetime, error: str) -> None:
+def mark_retry(session: Session, row: Claimed, now: datetime, error: str) -> None:
     """A temporary failure (4xx, dropped connection before DATA): try again later."""
     if row.attempts >= MAX_ATTEMPTS:
         mark_failed(session, row.id, f"gave up after {row.attempts} attempts: {error}")

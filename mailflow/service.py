@@ -1,6 +1,10 @@
 """`mailflow run`: the service. One watcher thread per mailbox folder (IMAP IDLE, or
 polling where IDLE is missing or goes silent), the scheduler, and the outbox sender, until
-SIGTERM; then the mail in hand is finished and the process exits cleanly."""
+SIGTERM; then the mail in hand is finished and the process exits cleanly.
+
+Several instances may share one database (PostgreSQL): each folder is watched by the
+instance that holds its lease, each job's run by the one that holds that run's lease, and
+outbox rows are claimed row by row (leases.py, outbox.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from collections.abc import Callable
 
 import schedule
 
-from . import imap
+from . import imap, leases
 from .app import App
 from .errors import ConfigError, UserError
 from .jobs import JOBS, Job, run_due
@@ -23,6 +27,10 @@ from .settings import Mailbox
 from .smtp import SendReport, send_loop
 
 log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another instance holds the lease of the work this thread was doing."""
 
 IDLE_SLICE = 5.0          # seconds per idle_check, so a stop request is seen quickly
 IDLE_RENEW = 10 * 60.0    # re-issue IDLE well under the 29 minutes servers allow (RFC 2177)
@@ -39,6 +47,7 @@ class Service:
         self.mail_arrived = threading.Event()
         self.idle_renew = idle_renew
         self.threads: list[threading.Thread] = []
+        self._renewed: dict[str, float] = {}
 
     # -- mailbox watchers -----------------------------------------------------------
 
@@ -53,11 +62,42 @@ class Service:
             self.mail_arrived.set()
 
     def _watch(self, box: Mailbox, folder: str) -> None:
+        """Watch one folder while this instance holds its lease; stand by while another
+        instance does, and take over when that one stops renewing."""
+        lease = f"folder:{box.name}/{folder}"
+        standing_by = False
+        try:
+            while not self.stop.is_set():
+                if not leases.take(self.app.db, lease):
+                    if not standing_by:
+                        log.info("%s/%s is watched by another instance; standing by",
+                                 box.name, folder)
+                        standing_by = True
+                    self.stop.wait(leases.RETRY_EVERY)
+                    continue
+                standing_by = False
+                self._watch_held(box, folder, lease)
+        finally:
+            leases.release(self.app.db, lease)
+
+    def _renew(self, lease: str) -> None:
+        """Renew the lease at most every RENEW_EVERY seconds; raise if it was lost (this
+        instance was silent too long and another took the folder over)."""
+        now = time.monotonic()
+        last = self._renewed.get(lease, 0.0)
+        if now - last < leases.RENEW_EVERY:
+            return
+        if not leases.take(self.app.db, lease):
+            raise LeaseLost(lease)
+        self._renewed[lease] = now
+
+    def _watch_held(self, box: Mailbox, folder: str, lease: str) -> None:
         delay = 1.0
         poll_every = float(self.app.policy.notify.poll_every_seconds)
         while not self.stop.is_set():
             client = None
             try:
+                self._renew(lease)
                 client = imap.connect(box, box.password())
                 self._fetch(client, box, folder)     # catch up by UID after (re)connecting
                 delay = 1.0
@@ -66,12 +106,16 @@ class Service:
                          "IDLE" if idle else f"polling every {poll_every:.0f}s")
                 while not self.stop.is_set():
                     if idle:
-                        self._idle_once(client, poll_every)
+                        self._idle_once(client, poll_every, lease)
                     else:
-                        self.stop.wait(poll_every)
+                        self._wait_renewing(poll_every, lease)
                     if self.stop.is_set():
                         break
+                    self._renew(lease)
                     self._fetch(client, box, folder)
+            except LeaseLost:
+                log.warning("%s/%s: another instance took this folder over", box.name, folder)
+                return
             except (imap.ImapError, OSError, imap.IMAPClientError) as exc:
                 if self.stop.is_set():
                     break
@@ -94,7 +138,13 @@ class Service:
                     except Exception:  # the connection may be gone already
                         pass
 
-    def _idle_once(self, client: imap.Client, silent_after: float) -> None:
+    def _wait_renewing(self, seconds: float, lease: str) -> None:
+        end = time.monotonic() + seconds
+        while not self.stop.is_set() and time.monotonic() < end:
+            self.stop.wait(min(leases.RENEW_EVERY, max(0.0, end - time.monotonic())))
+            self._renew(lease)
+
+    def _idle_once(self, client: imap.Client, silent_after: float, lease: str) -> None:
         """IDLE until the server reports something, IDLE has run `idle_renew` seconds,
         or nothing at all came for `silent_after` seconds (then a fetch and a new IDLE
         show whether the connection still lives: a dead one raises and reconnects)."""
@@ -103,6 +153,7 @@ class Service:
         try:
             while not self.stop.is_set():
                 responses = client.idle_check(timeout=IDLE_SLICE)
+                self._renew(lease)
                 now = time.monotonic()
                 if any(r and r[0] == b"BYE" for r in responses):
                     raise imap.ImapError(f"server ended the session: {responses}")

@@ -51,6 +51,7 @@ class Smtp:
     timeout: float = 30.0
     verify_tls: bool = True
     ca_file: str | None = None
+    connections: int = 1
 
 
 @dataclass(frozen=True)
@@ -228,9 +229,15 @@ def load_settings(path: Path) -> Settings:
             s.problem("password_env", "is missing while username is set",
                       'name the environment variable that holds the password: '
                       'password_env = "MAILFLOW_SMTP_PASSWORD"')
+        connections = s.get("connections", int, 1) or 1
+        if not 1 <= connections <= 16:
+            s.problem("connections", f"is {connections}",
+                      "use 1 to 16 (providers such as Exmail and QQ limit how many a sender "
+                      "may hold open)")
+            connections = 1
         smtp = Smtp(username=username, password_env=password_env,
                     sender=s.get("sender", str, "", required=True) or "",
-                    **server)  # type: ignore[arg-type]
+                    connections=connections, **server)  # type: ignore[arg-type]
         s.finish()
     root.finish()
     raise_if(problems)

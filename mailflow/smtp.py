@@ -1,5 +1,6 @@
-"""Delivering the outbox with aiosmtplib: one connection reused for the batch, each row
-claimed and committed before its SMTP conversation and marked right after it."""
+"""Delivering the outbox with aiosmtplib: `[smtp] connections` lanes, each reusing one
+connection, each row claimed and committed before its SMTP conversation and marked sent
+right after it (in the same transaction that claims the lane's next row)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from . import faults, outbox
 from .app import App
 from .errors import UserError
 from .settings import Smtp, read_secret
-from .store.models import OutboxMail
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ async def _connect(cfg: Smtp) -> aiosmtplib.SMTP:
     return client
 
 
-async def _deliver(client: aiosmtplib.SMTP, row: OutboxMail, sender: str) -> dict[str, str]:
+async def _deliver(client: aiosmtplib.SMTP, row: outbox.Claimed, sender: str) -> dict[str, str]:
     """One message; returns the refused recipients with the server's words."""
     try:
         await client.mail(sender)
@@ -124,12 +124,22 @@ def send_pending(app: App, progress: Callable[[str], None] = lambda m: None) -> 
 
 
 async def send_loop(app: App, cfg: Smtp, report: SendReport,
-                     progress: Callable[[str], None]) -> None:
+                    progress: Callable[[str], None]) -> None:
+    """Deliver every due row, on `cfg.connections` connections at once."""
+    await asyncio.gather(*(_lane(app, cfg, report, progress) for _ in range(cfg.connections)))
+
+
+async def _lane(app: App, cfg: Smtp, report: SendReport,
+                progress: Callable[[str], None]) -> None:
     sender = parseaddr(cfg.sender)[1]
     client: aiosmtplib.SMTP | None = None
+    done: tuple[int, dict[str, str]] | None = None   # delivered, not yet marked sent
     try:
         while True:
             with app.db.begin() as session:
+                if done is not None:
+                    outbox.mark_sent(session, done[0], app.now(), done[1])
+                    done = None
                 rows = outbox.claim(session, app.now(), limit=1)
             if not rows:
                 break
@@ -141,7 +151,7 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
                 refused = await _deliver(client, row, sender)
             except _Temporary as exc:
                 with app.db.begin() as session:
-                    outbox.mark_retry(session, session.get(OutboxMail, row.id), app.now(), str(exc))
+                    outbox.mark_retry(session, row, app.now(), str(exc))
                 report.retry += 1
                 report.retry_reasons.append(f"<{row.message_id}> {row.subject}: {exc}")
                 client = await _drop(client)
@@ -160,14 +170,16 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
                 client = await _drop(client)
                 continue
             faults.point("accepted")
-            with app.db.begin() as session:
-                outbox.mark_sent(session, row.id, app.now(), refused)
+            done = (row.id, refused)
             report.sent += 1
             for addr, words in refused.items():
                 report.refused.append(f"<{row.message_id}> {addr}: {words}")
             if report.sent % 100 == 0:
                 progress(f"  sent {report.sent}")
     finally:
+        if done is not None:
+            with app.db.begin() as session:
+                outbox.mark_sent(session, done[0], app.now(), done[1])
         await _drop(client, polite=True)
 
 

@@ -120,7 +120,7 @@ class OutboxMail(Base):
     crash becomes `unknown`: it is reported, never sent again on its own."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_due", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -152,3 +152,14 @@ class JobRun(Base):
     period: Mapped[str] = mapped_column(String(32))
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class Lease(Base):
+    """Work only one instance may do at a time (a mailbox folder, a job's run): held by
+    `holder` until `expires_at`, renewed while the work goes on."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

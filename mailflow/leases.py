@@ -1,0 +1,93 @@
+"""Leases: work that only one instance may do at a time, among several `mailflow run`
+sharing one database.
+
+A lease is a row (name, holder, expires_at). Taking it succeeds when nobody holds it,
+when it has expired, or when its holder is a process on this host that no longer
+exists (a restart need not wait out the old lease). The holder renews it while the
+work goes on; an instance that is killed stops renewing, and another takes the work
+over once the lease expires.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .store.models import Lease
+
+TTL = timedelta(seconds=20)       # a dead holder's work is taken over within this
+RENEW_EVERY = 5.0                 # seconds between renewals by the holder
+RETRY_EVERY = 5.0                 # seconds between tries by an instance waiting for it
+
+
+def holder_id() -> str:
+    """host:pid:nonce: unique per process, and it says which host and process holds it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _dead_here(holder: str) -> bool:
+    """Is the holder a process on this host that has gone?"""
+    parts = holder.split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return holder != _ME       # this process's earlier self (before a fork or restart)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+_ME = holder_id()
+
+
+def me() -> str:
+    return _ME
+
+
+def take(db: sessionmaker[Session], name: str, *, holder: str | None = None,
+         ttl: timedelta = TTL) -> bool:
+    """Take or renew the lease. True when `holder` (this process) holds it now.
+
+    Leases run on the real clock, whatever --now says: they measure how long a holder
+    has been silent, not what day the record is at."""
+    holder = holder or _ME
+    now = datetime.now(timezone.utc)
+    try:
+        with db.begin() as session:
+            lease = session.scalars(select(Lease).where(Lease.name == name)
+                                    .with_for_update()).first()
+            if lease is None:
+                session.add(Lease(name=name, holder=holder, acquired_at=now,
+                                  expires_at=now + ttl))
+                return True
+            if lease.holder != holder and lease.expires_at > now and \
+                    not _dead_here(lease.holder):
+                return False
+            if lease.holder != holder:
+                lease.holder, lease.acquired_at = holder, now
+            lease.expires_at = now + ttl
+            return True
+    except IntegrityError:
+        return False   # another instance inserted it first
+
+
+def release(db: sessionmaker[Session], name: str, holder: str | None = None) -> None:
+    with db.begin() as session:
+        session.execute(delete(Lease).where(Lease.name == name,
+                                            Lease.holder == (holder or _ME)))
+
+
+def holders(session: Session) -> dict[str, tuple[str, datetime]]:
+    """name → (holder, expires_at), for `status` and the tests."""
+    return {l.name: (l.holder, l.expires_at) for l in session.scalars(select(Lease))}
