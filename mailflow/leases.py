@@ -26,15 +26,22 @@ RENEW_EVERY = 5.0                 # seconds between renewals by the holder
 RETRY_EVERY = 5.0                 # seconds between tries by an instance waiting for it
 
 
+def _instance() -> str:
+    """This instance's name: $MAILFLOW_INSTANCE where set (several instances on one host
+    that should treat each other as separate machines), else the host name."""
+    return os.environ.get("MAILFLOW_INSTANCE", "").replace(":", "_") or socket.gethostname()
+
+
 def holder_id() -> str:
-    """host:pid:nonce: unique per process, and it says which host and process holds it."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """instance:pid:nonce: unique per process, and it says which machine and process
+    holds the lease."""
+    return f"{_instance()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _dead_here(holder: str) -> bool:
     """Is the holder a process on this host that has gone?"""
     parts = holder.split(":")
-    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+    if len(parts) < 3 or parts[0] != _instance() or not parts[1].isdigit():
         return False
     pid = int(parts[1])
     if pid == os.getpid():

@@ -1,0 +1,125 @@
+"""Three `mailflow run` processes on one database (PostgreSQL in the PostgreSQL pass,
+one SQLite file in the other): each folder is watched by exactly one of them, each job
+runs once, no mail goes out twice, and when the holder of a folder is killed another
+instance takes the folder over within 30 seconds."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from conftest import report, smtp_block
+from test_imap import folder, put
+
+CST = timezone(timedelta(hours=8))
+NOW = "2026-11-19T21:40:00+08:00"     # after close_day (21:30): that job is due
+
+
+def _start(project, log: Path, instance: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.pop("MAILFLOW_INSTANCE", None)
+    if instance:
+        env["MAILFLOW_INSTANCE"] = instance
+    return subprocess.Popen([sys.executable, "-m", "mailflow", "--config", str(project.settings),
+                             "--now", NOW, "run"], stdout=subprocess.DEVNULL,
+                            stderr=log.open("wb"), env=env)
+
+
+def _wait(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+
+
+def _leases(project) -> dict[str, str]:
+    with project.engine().connect() as conn:
+        return {name: holder for name, holder in conn.execute(text(
+            "select name, holder from leases where name like 'folder:%'"))}
+
+
+def _reports(project, message_id: str) -> int:
+    with project.engine().connect() as conn:
+        return conn.execute(text("select count(*) from reports where message_id = :m"),
+                            {"m": message_id}).scalar_one()
+
+
+def _mail(n: int, tag: str) -> tuple[bytes, datetime]:
+    when = datetime(2026, 11, 19, 19, 0, tzinfo=CST) + timedelta(minutes=n)
+    return report(message_id=f"{tag}@example.com", date=when, subject="工作日报 2026-11-19"), when
+
+
+# "machines": each instance named as if on a host of its own, so the dead one's leases
+# are taken over only when they expire; "one host": the dead holder is seen to be gone.
+@pytest.mark.parametrize("hosts", ["machines", "one host"])
+def test_three_instances_share_folders_jobs_and_outbox(project, passwords, dovecot,
+                                                       smtp_server, tmp_path, hosts):
+    names = [folder() for _ in range(3)]
+    for n, name in enumerate(names):
+        put(dovecot, name, [_mail(n, f"first-{n}")])
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=tuple(names))
+    project.write_settings(smtp_block(smtp_server.port))
+    assert project.cli("status", "--date", "2026-11-19", now=NOW).code == 0  # migrate first
+    logs = [tmp_path / f"instance{i}.log" for i in range(3)]
+    procs = [_start(project, log, f"node{i}" if hosts == "machines" else "")
+             for i, log in enumerate(logs)]
+    try:
+        held = _wait(lambda: (lambda l: l if len(l) == 3 else None)(_leases(project)), 30,
+                     "every folder leased")
+        for n in range(3):
+            _wait(lambda n=n: _reports(project, f"first-{n}@example.com"), 30,
+                  f"the mail in folder {n} judged")
+        # Exactly one instance watches each folder.
+        watching = [re.findall(r"watching hr/(\S+) with", log.read_text()) for log in logs]
+        assert sorted(sum(watching, [])) == sorted(names), watching
+
+        # The instance holding the first folder dies without a word.
+        victim_pid = int(held[f"folder:hr/{names[0]}"].split(":")[1])
+        assert hosts == "one host" or held[f"folder:hr/{names[0]}"].startswith("node")
+        victim = next(p for p in procs if p.pid == victim_pid)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        killed_at = time.monotonic()
+        put(dovecot, names[0], [_mail(9, "after-kill")])
+        _wait(lambda: _reports(project, "after-kill@example.com"), 30,
+              "the folder of the killed instance taken over and its new mail judged")
+        took = time.monotonic() - killed_at
+        assert took <= 30
+        new_holder = _leases(project)[f"folder:hr/{names[0]}"]
+        assert int(new_holder.split(":")[1]) in {p.pid for p in procs if p is not victim}
+
+        # Jobs ran once among the three; no mail went out twice.
+        _wait(lambda: len(smtp_server.recorder.messages) >= 2, 30, "digests delivered")
+        time.sleep(2)
+        with project.engine().connect() as conn:
+            runs = list(conn.execute(text("select job, period from job_runs")))
+            outbox = list(conn.execute(text("select message_id, state from outbox")))
+        assert runs and len(runs) == len(set(runs))
+        ran = Counter(line for log in logs for line in
+                      re.findall(r"job (\S+ for \S+):", log.read_text()))
+        assert ran and all(n == 1 for n in ran.values()), ran
+        ids = [m["Message-ID"] for m in smtp_server.recorder.parsed()]
+        assert len(ids) == len(set(ids)) and len(ids) == sum(s == "sent" for _, s in outbox)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    print(f"takeover after kill -9: {took:.1f}s")
