@@ -5,9 +5,10 @@ same records, so their figures agree."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -62,25 +63,38 @@ def person_periods(app: App, start: date, end: date,
                 seen.setdefault(p.email, p)
         people = sorted(seen.values(), key=lambda p: (p.region, p.email))
     emails = [p.email for p in people]
+    wanted = set(emails)
+    everyone = len(people) > 500   # then read the period whole: one range scan, no IN list
     with app.read() as session:
-        # As of the clock: a back-fill with --now sees the record as it stood then.
-        reports = list(session.scalars(select(Report).where(
+        # As of the clock: a back-fill with --now sees the record as it stood then. The
+        # columns, not Report objects: a month of a large company is 100,000 rows.
+        query = select(Report.email, Report.report_date, Report.received_at,
+                       Report.earned_status, Report.fields, Report.metrics,
+                       Report.message_id).where(
             Report.kind == "daily", Report.report_date >= start, Report.report_date <= end,
-            Report.email.in_(emails), Report.received_at <= app.now())
-            .order_by(Report.received_at, Report.id)))
-        violations = list(session.execute(select(Violation.email, Violation.date, Violation.code)
-                                          .where(Violation.date >= start, Violation.date <= end,
-                                                 Violation.email.in_(emails))))
+            Report.received_at <= app.now())
+        if not everyone:
+            query = query.where(Report.email.in_(emails))
+        reports = session.execute(query.order_by(Report.received_at, Report.id)).all()
+        query = select(Violation.email, Violation.code).where(
+            Violation.date >= start, Violation.date <= end, Violation.code.in_(BREAK_CODES))
+        if not everyone:
+            query = query.where(Violation.email.in_(emails))
+        violations = session.execute(query).all()
         closed = set(session.scalars(select(DayClose.day).where(DayClose.day >= start,
                                                                 DayClose.day <= end)))
-    first: dict[tuple[str, date], Report] = {}
-    latest: dict[tuple[str, date], Report] = {}
+    first: dict[tuple[str, date], Any] = {}
+    latest: dict[str, dict[date, Any]] = defaultdict(dict)
     for r in reports:
-        first.setdefault((r.email, r.report_date), r)
-        latest[(r.email, r.report_date)] = r
+        if r.email in wanted:
+            first.setdefault((r.email, r.report_date), r)
+            latest[r.email][r.report_date] = r
+    breaks: dict[str, Counter[str]] = defaultdict(Counter)
+    for email, code in violations:
+        breaks[email][code] += 1
     out = []
     for person in people:
-        pp = PersonPeriod(person)
+        pp = PersonPeriod(person, breaks=breaks.get(person.email, Counter()))
         for day in workdays:
             row = app.roster.person(person.email, day)
             if row is None or row.role != "sales":
@@ -92,9 +106,7 @@ def person_periods(app: App, start: date, end: date,
                 pp.times[day] = f"{r.received_at.astimezone(app.tz):%H:%M}"
             else:
                 pp.days[day] = "missing" if day in closed else "pending"
-        for (email, day), r in sorted(latest.items(), key=lambda kv: kv[0][1]):
-            if email != person.email:
-                continue
+        for day, r in sorted(latest.get(person.email, {}).items()):
             for k, v in (r.metrics or {}).items():
                 pp.metrics[k] = pp.metrics.get(k, 0) + float(v)
             for key in ("issues", "competitors"):
@@ -103,9 +115,6 @@ def person_periods(app: App, start: date, end: date,
                     pp.items.append((key, day, text, r.message_id or ""))
             if (r.fields or {}).get("plan", "").strip():
                 pp.plan = r.fields["plan"].strip()
-        for email, day, code in violations:
-            if email == person.email and code in BREAK_CODES:
-                pp.breaks[code] += 1
         out.append(pp)
     return out
 
