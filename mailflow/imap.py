@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -82,6 +82,23 @@ class Client(IMAPClient):
     regular expressions at close to the speed of bare imaplib.
     """
 
+    examined: tuple[str, int] | None = None   # the folder open read-only, its UIDVALIDITY
+
+    def examine(self, box: Mailbox, folder: str) -> int:
+        """Open the folder read-only, unless it is open already: the server keeps an open
+        folder current (and would close it were its UIDVALIDITY to change), so an idle
+        poll is one UID SEARCH, not EXAMINE + SEARCH. Returns the UIDVALIDITY."""
+        if self.examined is not None and self.examined[0] == folder:
+            return self.examined[1]
+        self.examined = None
+        try:
+            info = self.select_folder(folder, readonly=True)
+        except IMAPClientError as exc:
+            raise ImapError(f"mailbox {box.name}: folder {folder!r} cannot be opened: "
+                            f"{_text(exc)}") from None
+        self.examined = (folder, int(info[b"UIDVALIDITY"]))
+        return self.examined[1]
+
     def _uid_fetch(self, uids: list[int], items: str) -> list[Any]:
         tag = self._imap._command("UID", "FETCH", collapse(uids), items)
         typ, resp = self._imap._command_complete("FETCH", tag)
@@ -97,10 +114,10 @@ class Client(IMAPClient):
             if isinstance(line, tuple):
                 line = b"".join(line)
             uid, size, when = _UID.search(line), _SIZE.search(line), _DATE.search(line)
-            if uid is None or int(uid.group(1)) not in wanted:
-                continue  # an unsolicited FETCH (another message's flags)
-            if size is None or when is None:
-                raise ImapError(f"server answered FETCH without a size or date: {line[:200]!r}")
+            if uid is None or size is None or when is None or int(uid.group(1)) not in wanted:
+                # An unsolicited FETCH (a flag change); a UID it leaves without an answer
+                # is treated as expunged.
+                continue
             out[int(uid.group(1))] = (int(size.group(1)), _internaldate(when.group(1)))
         return out
 
@@ -168,13 +185,26 @@ def _text(exc: BaseException) -> str:
     return msg.decode(errors="replace") if isinstance(msg, bytes) else (msg or type(exc).__name__)
 
 
+_MONTHS = {m: n for n, m in enumerate((b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul",
+                                         b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"), start=1)}
+_IMAP_DATE = re.compile(rb"\s*(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
+
+
 def _internaldate(value: bytes) -> datetime:
-    """An IMAP date-time ("16-Nov-2026 18:00:00 +0800") as an aware UTC datetime."""
-    text = value.decode("ascii", "replace").strip()
+    """An IMAP date-time ("16-Nov-2026 18:00:00 +0800") as an aware UTC datetime.
+    (By hand: strptime cost more than the rest of reading the answer.)"""
+    m = _IMAP_DATE.match(value)
+    month = _MONTHS.get(m.group(2).title()) if m else None
+    if m is None or month is None:
+        raise ImapError(f"server returned an unreadable INTERNALDATE ({value[:40]!r})")
+    offset = timedelta(hours=int(m.group(8)), minutes=int(m.group(9)))
+    zone = timezone(offset if m.group(7) == b"+" else -offset)
     try:
-        return datetime.strptime(text, "%d-%b-%Y %H:%M:%S %z").astimezone(timezone.utc)
+        local = datetime(int(m.group(3)), month, int(m.group(1)), int(m.group(4)),
+                         int(m.group(5)), int(m.group(6)), tzinfo=zone)
     except ValueError:
-        raise ImapError(f"server returned an unreadable INTERNALDATE ({text!r})") from None
+        raise ImapError(f"server returned an impossible INTERNALDATE ({value[:40]!r})") from None
+    return local.astimezone(timezone.utc)
 
 
 def _new_uids(client: IMAPClient, cursor: Cursor | None, uidvalidity: int,
@@ -195,12 +225,7 @@ def fetch_new(client: Client, box: Mailbox, folder: str,
     A changed UIDVALIDITY (the folder was rebuilt) reads the whole folder again; the store
     recognises what it already has by Message-ID, so nothing is duplicated or skipped.
     """
-    try:
-        info = client.select_folder(folder, readonly=True)
-    except IMAPClientError as exc:
-        raise ImapError(f"mailbox {box.name}: folder {folder!r} cannot be opened: "
-                        f"{_text(exc)}") from None
-    uidvalidity = int(info[b"UIDVALIDITY"])
+    uidvalidity = client.examine(box, folder)
     if cursor is not None and cursor.uidvalidity != uidvalidity:
         log.warning("%s/%s: UIDVALIDITY changed %s → %s; reading the folder again",
                     box.name, folder, cursor.uidvalidity, uidvalidity)
@@ -212,16 +237,37 @@ def fetch_new(client: Client, box: Mailbox, folder: str,
         return
     for i in range(0, len(uids), box.fetch_batch):
         chunk = uids[i:i + box.fetch_batch]
-        yield Batch(uidvalidity, list(_fetch_chunk(client, box, folder, uidvalidity, chunk)),
-                    chunk[-1], len(uids))
+        meta = client.fetch_meta(chunk)
+        for group in _by_bytes(chunk, meta, box.max_message_bytes):
+            yield Batch(uidvalidity, list(_fetch_group(client, box, folder, uidvalidity, group,
+                                                       meta)), group[-1], len(uids))
 
 
-def _fetch_chunk(client: Client, box: Mailbox, folder: str, uidvalidity: int,
-                 chunk: list[int]) -> Iterator[RawMail]:
-    meta = client.fetch_meta(chunk)
+BATCH_BYTES = 16 * 1024 * 1024   # what one batch may hold in memory, whatever its count
+
+
+def _by_bytes(chunk: list[int], meta: dict[int, tuple[int, datetime]],
+              cap: int) -> Iterator[list[int]]:
+    """The chunk in groups of at most BATCH_BYTES (a mail over the cap counts as the cap:
+    only that much of it is fetched); a group always holds at least one UID."""
+    group: list[int] = []
+    size = 0
+    for uid in chunk:
+        cost = min(meta[uid][0], cap) if uid in meta else 0
+        if group and size + cost > BATCH_BYTES:
+            yield group
+            group, size = [], 0
+        group.append(uid)
+        size += cost
+    if group:
+        yield group
+
+
+def _fetch_group(client: Client, box: Mailbox, folder: str, uidvalidity: int,
+                 group: list[int], meta: dict[int, tuple[int, datetime]]) -> Iterator[RawMail]:
     cap = box.max_message_bytes
-    small = [u for u in chunk if u in meta and meta[u][0] <= cap]
-    large = [u for u in chunk if u in meta and meta[u][0] > cap]
+    small = [u for u in group if u in meta and meta[u][0] <= cap]
+    large = [u for u in group if u in meta and meta[u][0] > cap]
     bodies = client.fetch_bodies(small)
     if large:
         # Only the head of an oversized mail: headers and the text part come first, so the
@@ -229,10 +275,10 @@ def _fetch_chunk(client: Client, box: Mailbox, folder: str, uidvalidity: int,
         bodies.update(client.fetch_bodies(large, f"BODY.PEEK[]<0.{cap}>"))
         log.info("%s/%s: %d message(s) over %d bytes fetched in part", box.name, folder,
                  len(large), cap)
-    for uid in chunk:
+    for uid in group:
         if uid not in meta:
             continue  # expunged between SEARCH and FETCH
         size, received = meta[uid]
-        yield RawMail(data=bodies.get(uid, b""), received_at=received, mailbox=box.name,
+        yield RawMail(data=bodies.pop(uid, b""), received_at=received, mailbox=box.name,
                       folder=folder, uidvalidity=uidvalidity, uid=uid, size=size,
                       truncated=uid in large)

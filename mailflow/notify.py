@@ -62,12 +62,20 @@ def queue_mail(session: Session, app: App, *, key: str, kind: str, period: str,
     """Render, build and queue one mail unless its key is queued already."""
     if outbox.exists(session, key):
         return False
+    return outbox.queue_many(session, [outgoing(app, key=key, kind=kind, period=period, to=to,
+                                                cc=cc, context=context, renderer=renderer,
+                                                attachments=attachments)], app.now()) == 1
+
+
+def outgoing(app: App, *, key: str, kind: str, period: str, to: list[tuple[str, str]],
+             cc: list[tuple[str, str]], context: dict[str, Any], renderer: Renderer,
+             attachments: tuple[compose.Attachment, ...] = ()) -> outbox.Outgoing:
+    """Render and build one mail, ready to queue."""
     rendered = renderer.render(kind, {**common(app), **context, "title": kind})
     mid = compose.message_id(key, sender(app))
     raw = compose.build(sender=sender(app), to=to, cc=cc, rendered=rendered, msg_id=mid,
                         date=app.now(), reply_to=common(app)["hr"], attachments=attachments)
-    return outbox.queue(session, outbox.Outgoing(key, kind, period, to, cc, rendered.subject,
-                                                 mid, raw), app.now())
+    return outbox.Outgoing(key, kind, period, to, cc, rendered.subject, mid, raw)
 
 
 def renderer_for(app: App) -> Renderer:
@@ -94,25 +102,27 @@ def queue_reminders(app: App, day: date) -> Queued:
         return Queued(0, 0, f"the deadline of {day} ({due.astimezone(app.tz):%H:%M}) has "
                             "passed: a reminder now would come too late, none queued")
     renderer = renderer_for(app)
-    added = existing = 0
     with app.db.begin() as session:
         reported = set(session.scalars(select(Report.email).where(
             Report.report_date == day, Report.kind == "daily")))
+        # One read of what is queued and one insert for all: a reminder per salesperson
+        # of a large company is thousands of mails at 20:00.
+        queued = outbox.keys_for(session, "reminder", day.isoformat())
+        mails = []
         for person in app.roster.on(day, "sales"):
-            if person.email in reported:
+            key = f"reminder|{person.email}|{day}"
+            if person.email in reported or key in queued:
                 continue
             context = {"name": person.name, "date": day.isoformat(), "weekday": weekday_label(day),
                        "deadline": f"{due.astimezone(app.tz):%H:%M}",
                        "now_time": f"{now.astimezone(app.tz):%H:%M}",
                        "supervisor": person.supervisor,
                        "supervisor_name": name_of(app, person.supervisor, day)}
-            if queue_mail(session, app, key=f"reminder|{person.email}|{day}", kind="reminder",
-                      period=day.isoformat(), to=[(person.name, person.email)], cc=[],
-                      context=context, renderer=renderer):
-                added += 1
-            else:
-                existing += 1
-    return Queued(added, existing)
+            mails.append(outgoing(app, key=key, kind="reminder", period=day.isoformat(),
+                                  to=[(person.name, person.email)], cc=[], context=context,
+                                  renderer=renderer))
+        added = outbox.queue_many(session, mails, now)
+    return Queued(added, len(queued) + len(mails) - added)
 
 
 # -- rule-break notices ----------------------------------------------------------------

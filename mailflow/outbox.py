@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from .store.models import OutboxMail
 
 MAX_ATTEMPTS = 8
+_TABLE = OutboxMail.__table__
 
 
 @dataclass(frozen=True)
@@ -33,16 +34,25 @@ class Outgoing:
     raw: bytes
 
 
-def queue(session: Session, mail: Outgoing, now: datetime) -> bool:
-    """Add the mail unless a row with its key exists. True when it was added."""
-    if session.scalars(select(OutboxMail.id).where(OutboxMail.dedupe_key == mail.key)).first():
-        return False
-    session.add(OutboxMail(dedupe_key=mail.key, kind=mail.kind, period=mail.period,
-                           message_id=mail.message_id, to_addrs=[a for _, a in mail.to],
-                           cc_addrs=[a for _, a in mail.cc], subject=mail.subject, raw=mail.raw,
-                           state="pending", attempts=0, next_attempt_at=now, queued_at=now))
-    session.flush()
-    return True
+def queue_many(session: Session, mails: list[Outgoing], now: datetime) -> int:
+    """Add each mail unless a row with its key exists (one statement for all). Returns
+    how many were added."""
+    if not mails:
+        return 0
+    from .store.queries import insert_ignoring
+
+    added = session.execute(insert_ignoring(session, _TABLE, "dedupe_key").returning(_TABLE.c.id), [
+        dict(dedupe_key=m.key, kind=m.kind, period=m.period, message_id=m.message_id,
+             to_addrs=[a for _, a in m.to], cc_addrs=[a for _, a in m.cc], subject=m.subject,
+             raw=m.raw, state="pending", attempts=0, next_attempt_at=now, queued_at=now)
+        for m in mails])
+    return len(added.all())   # a row whose key was queued already returns nothing
+
+
+def keys_for(session: Session, kind: str, period: str) -> set[str]:
+    """The dedupe keys already queued for a kind and period."""
+    return set(session.scalars(select(OutboxMail.dedupe_key).where(
+        OutboxMail.kind == kind, OutboxMail.period == period)))
 
 
 def exists(session: Session, key: str) -> bool:
@@ -87,7 +97,6 @@ def recover(session: Session, now: datetime | None = None) -> list[OutboxMail]:
     return rows
 
 
-_TABLE = OutboxMail.__table__
 _DUE = (select(_TABLE).where(_TABLE.c.state == "pending",
                              _TABLE.c.next_attempt_at <= bindparam("now"))
         .order_by(_TABLE.c.next_attempt_at, _TABLE.c.id).limit(bindparam("limit"))

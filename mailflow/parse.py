@@ -145,17 +145,36 @@ def _walk(msg: Message, warnings: list[str]) -> tuple[str, str, list[Attachment]
             elif ctype == "text/html" and not html:
                 html = _part_text(part, warnings)
             continue
+        is_xlsx = filename.lower().endswith(".xlsx") or ctype == XLSX_TYPE
+        if not is_xlsx:
+            # Only the size of other attachments is kept: it is read off the encoded text,
+            # so a 20 MB scan is never decoded into memory.
+            attachments.append(Attachment(filename, ctype, _encoded_size(part)))
+            continue
         payload = part.get_payload(decode=True)
-        size = len(payload) if isinstance(payload, bytes) else 0
-        attachments.append(Attachment(filename, ctype, size))
-        if isinstance(payload, bytes) and (filename.lower().endswith(".xlsx") or ctype ==
-                                           "application/vnd.openxmlformats-officedocument."
-                                           "spreadsheetml.sheet"):
+        attachments.append(Attachment(filename, ctype,
+                                      len(payload) if isinstance(payload, bytes) else 0))
+        if isinstance(payload, bytes):
             try:
                 xlsx.append(xlsx_to_text(payload))
             except XlsxRefused as exc:
                 warnings.append(f"attachment {filename!r}: {exc}")
     return plain, html, attachments, xlsx
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _encoded_size(part: Message) -> int:
+    """The decoded size of a part, from its encoded text (base64: 3 bytes per 4 chars)."""
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return 0
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding == "base64":
+        return (len(payload) - payload.count("\n") - payload.count("\r")
+                - payload.count(" ")) * 3 // 4 - payload.rstrip().count("=")
+    return len(payload)
 
 
 # Where quoted earlier mail starts: everything from that line on is not the report.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from collections import Counter, deque
 from concurrent.futures import Future
 from collections.abc import Callable, Iterable
@@ -98,8 +99,7 @@ class Judging:
     def __init__(self, app: App, counts: Counts, progress: Progress = _quiet,
                  stop: threading.Event | None = None) -> None:
         self.app, self.counts, self.progress, self.stop = app, counts, progress, stop
-        self.ctx = app.context()
-        self.assessor = Assessor(self.ctx)
+        self._assessor: Assessor | None = None
         self.flight: deque[Future[list[Assessment]]] = deque()
         self.last_id = 0
         self.queued = self.stored = 0
@@ -107,8 +107,16 @@ class Judging:
     def __enter__(self) -> Judging:
         return self
 
+    @property
+    def assessor(self) -> Assessor:
+        # Made when first needed: an idle cycle judges nothing and should not pay for it.
+        if self._assessor is None:
+            self._assessor = Assessor(self.app.context())
+        return self._assessor
+
     def __exit__(self, *exc: object) -> None:
-        self.assessor.close()
+        if self._assessor is not None:
+            self._assessor.close()
 
     def expect(self, backlog: int) -> None:
         """A folder announced this many new mails: start workers if that is a backlog."""
@@ -139,7 +147,7 @@ class Judging:
         if self.stop is not None and self.stop.is_set():
             self.flight.clear()  # the rest stays pending and is judged at the next start
             return
-        _store_chunk(self.app, self.ctx, assessed, self.counts)
+        _store_chunk(self.app, self.assessor.ctx, assessed, self.counts)
         self.stored += len(assessed)
         if self.queued > 20:
             self.progress(f"  judged {self.stored}/{self.queued}")
@@ -257,6 +265,9 @@ def poll_open(app: App, connections: list[tuple[IMAPClient, Mailbox]],
     return counts
 
 
+SYNC_NOTE_EVERY = timedelta(minutes=1)   # how often an idle folder's synced_at is renewed
+
+
 def poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, judging: Judging,
                 progress: Progress) -> None:
     """Fetch a folder's new mail by UID, recording each batch; what is recorded is judged
@@ -266,6 +277,10 @@ def poll_folder(app: App, client: IMAPClient, box: Mailbox, folder: str, judging
     cursor = imap.Cursor(state.uidvalidity, state.last_uid) if state else None
     done = 0
     for batch in imap.fetch_new(client, box, folder, cursor):
+        if state is not None and not batch.mails and batch.uidvalidity == state.uidvalidity \
+                and batch.last_uid == state.last_uid and \
+                app.now() - state.synced_at < SYNC_NOTE_EVERY:
+            return  # nothing new: an idle cycle writes nothing
         judging.expect(batch.total)
         record_batch(app, batch.mails, judging.counts,
                      (box.name, folder, batch.uidvalidity, batch.last_uid))

@@ -117,3 +117,19 @@ def test_xlsx_zip_bomb_is_refused_with_a_warning():
     mail = parse_mail(raw)
     assert any("zip bomb" in w for w in mail.warnings)
     assert mail.body == "see attachment"
+
+
+def test_attachment_size_is_read_without_decoding_it():
+    from email.mime.application import MIMEApplication
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    msg = MIMEMultipart()
+    msg["From"], msg["Subject"] = "feng.zhe@example.com", "日报"
+    msg.attach(MIMEText("今日工作：拜访客户", "plain", "utf-8"))
+    for size in (1, 2, 3, 1000, 54321):
+        part = MIMEApplication(bytes(range(256)) * (size // 256) + b"x" * (size % 256), "pdf")
+        part.add_header("Content-Disposition", "attachment", filename=f"{size}.pdf")
+        msg.attach(part)
+    mail = parse_mail(msg.as_bytes())
+    assert [a.size for a in mail.attachments] == [1, 2, 3, 1000, 54321]
