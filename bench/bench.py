@@ -134,10 +134,13 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _rss(pid: int) -> int:
+def _pss(pid: int) -> int:
+    """The process's proportional set size: its own pages, plus its share of pages it
+    shares with others (the interpreter and modules a fork server's children share), so
+    that the sum over a process tree is what the tree takes from the machine."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -145,7 +148,7 @@ def _rss(pid: int) -> int:
 
 
 def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """(seconds, peak RSS of the process and its children together, stdout)."""
+    """(seconds, peak memory (PSS) of the process and its children together, stdout)."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
@@ -154,7 +157,7 @@ def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     reader = threading.Thread(target=lambda: (out.append(proc.communicate()[0]), done.set()))
     reader.start()
     while not done.wait(0.02):
-        peak = max(peak, sum(_rss(p) for p in _tree(proc.pid)))
+        peak = max(peak, sum(_pss(p) for p in _tree(proc.pid)))
     took = time.perf_counter() - t
     reader.join()
     if proc.returncode != 0:

@@ -83,7 +83,7 @@ def month_of_mail(workdays: list[date]):  # type: ignore[no-untyped-def]
             at = datetime.combine(day, datetime.min.time(), CST) + timedelta(
                 hours=17, minutes=rnd.randrange(0, 270 if roll < 0.15 else 240))
             sections = SECTIONS[:-1] if roll > 0.97 else SECTIONS
-            draft = Draft(name, email, ((f"主管", sup),), (("人事部", "hr@example.com"),),
+            draft = Draft(name, email, (("主管", sup),), (("人事部", "hr@example.com"),),
                           f"工作日报 {day:%Y-%m-%d}", sections, at, f"{email}.{day}@example.com")
             yield RawMail(write(clients[n % len(clients)], draft), at.astimezone(timezone.utc),
                           "hr", "INBOX")

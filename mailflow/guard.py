@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+from contextlib import nullcontext
+from typing import Any
 from multiprocessing.connection import Connection
 
 from .parse import ParsedMail, ParseError, parse_mail
@@ -19,6 +21,15 @@ RISKY_BYTES = 1024 * 1024
 RISKY_PARTS = 200
 TIME_LIMIT = 20.0
 MEMORY_LIMIT = 1024 * 1024 * 1024
+
+
+def processes() -> multiprocessing.context.BaseContext:
+    """Where child processes come from: a fork server (safe beside the service's threads,
+    where a forked copy of a lock another thread held would never be released) that has
+    imported the judging code once, so each child starts at once and shares those pages."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["mailflow.judge"])
+    return ctx
 
 
 def risky(raw: bytes) -> bool:
@@ -39,12 +50,24 @@ def _child(raw: bytes, conn: Connection, memory_limit: int) -> None:
         conn.close()
 
 
+# Set in worker processes: a semaphore they share (a large mail's parse takes ~10× its
+# size in memory; two at once would double the peak), and plain fork for the child (a
+# worker has one thread, and a fork shares its pages instead of starting a fork server).
+one_at_a_time: Any = None
+child_processes: multiprocessing.context.BaseContext | None = None
+
+
 def parse_guarded(raw: bytes, *, time_limit: float = TIME_LIMIT,
                   memory_limit: int = MEMORY_LIMIT, force: bool = False) -> ParsedMail:
     """parse_mail, in a limited child process when the mail is risky (or `force`)."""
     if not force and not risky(raw):
         return parse_mail(raw)
-    ctx = multiprocessing.get_context("forkserver")
+    with one_at_a_time if one_at_a_time is not None else nullcontext():
+        return _in_child(raw, time_limit, memory_limit)
+
+
+def _in_child(raw: bytes, time_limit: float, memory_limit: int) -> ParsedMail:
+    ctx = child_processes or processes()
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(raw, child, memory_limit), daemon=True)
     proc.start()

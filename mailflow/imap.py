@@ -13,6 +13,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from datetime import date, datetime, timedelta, timezone
 
@@ -105,20 +106,23 @@ class Client(IMAPClient):
         self._checkok("fetch", typ, resp)
         return self._imap._untagged_response(typ, resp, "FETCH")[1]
 
-    def fetch_meta(self, uids: list[int]) -> dict[int, tuple[int, datetime]]:
-        """UID → (RFC822.SIZE, INTERNALDATE as an aware UTC datetime)."""
+    def fetch_heads(self, uids: list[int], limit: int) -> dict[int, tuple[int, datetime, bytes]]:
+        """UID → (RFC822.SIZE, INTERNALDATE as aware UTC, the first `limit` bytes of the
+        message: all of it when it is smaller), in one command."""
         if not uids:
             return {}
         wanted, out = set(uids), {}
-        for line in self._uid_fetch(uids, "(UID RFC822.SIZE INTERNALDATE)"):
-            if isinstance(line, tuple):
-                line = b"".join(line)
-            uid, size, when = _UID.search(line), _SIZE.search(line), _DATE.search(line)
-            if uid is None or size is None or when is None or int(uid.group(1)) not in wanted:
-                # An unsolicited FETCH (a flag change); a UID it leaves without an answer
-                # is treated as expunged.
+        resp = self._uid_fetch(uids, f"(UID RFC822.SIZE INTERNALDATE BODY.PEEK[]<0.{limit}>)")
+        for i, item in enumerate(resp):
+            if not isinstance(item, tuple):
                 continue
-            out[int(uid.group(1))] = (int(size.group(1)), _internaldate(when.group(1)))
+            # Items may come before the literal or after it (in the line that closes it).
+            after = resp[i + 1] if i + 1 < len(resp) and isinstance(resp[i + 1], bytes) else b""
+            text = item[0] + b" " + after
+            uid, size, when = _UID.search(text), _SIZE.search(text), _DATE.search(text)
+            if uid is None or size is None or when is None or int(uid.group(1)) not in wanted:
+                continue  # a UID left without an answer was expunged meanwhile
+            out[int(uid.group(1))] = (int(size.group(1)), _internaldate(when.group(1)), item[1])
         return out
 
     def fetch_bodies(self, uids: list[int], section: str = "BODY.PEEK[]") -> dict[int, bytes]:
@@ -190,6 +194,12 @@ _MONTHS = {m: n for n, m in enumerate((b"Jan", b"Feb", b"Mar", b"Apr", b"May", b
 _IMAP_DATE = re.compile(rb"\s*(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
 
 
+@lru_cache(maxsize=64)
+def _zone(sign: bytes, hours: bytes, minutes: bytes) -> timezone:
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(offset if sign == b"+" else -offset)
+
+
 def _internaldate(value: bytes) -> datetime:
     """An IMAP date-time ("16-Nov-2026 18:00:00 +0800") as an aware UTC datetime.
     (By hand: strptime cost more than the rest of reading the answer.)"""
@@ -197,8 +207,7 @@ def _internaldate(value: bytes) -> datetime:
     month = _MONTHS.get(m.group(2).title()) if m else None
     if m is None or month is None:
         raise ImapError(f"server returned an unreadable INTERNALDATE ({value[:40]!r})")
-    offset = timedelta(hours=int(m.group(8)), minutes=int(m.group(9)))
-    zone = timezone(offset if m.group(7) == b"+" else -offset)
+    zone = _zone(m.group(7), m.group(8), m.group(9))
     try:
         local = datetime(int(m.group(3)), month, int(m.group(1)), int(m.group(4)),
                          int(m.group(5)), int(m.group(6)), tzinfo=zone)
@@ -236,49 +245,43 @@ def fetch_new(client: Client, box: Mailbox, folder: str,
         yield Batch(uidvalidity, [], last, 0)
         return
     for i in range(0, len(uids), box.fetch_batch):
-        chunk = uids[i:i + box.fetch_batch]
-        meta = client.fetch_meta(chunk)
-        for group in _by_bytes(chunk, meta, box.max_message_bytes):
-            yield Batch(uidvalidity, list(_fetch_group(client, box, folder, uidvalidity, group,
-                                                       meta)), group[-1], len(uids))
+        yield from _fetch_chunk(client, box, folder, uidvalidity, uids[i:i + box.fetch_batch],
+                                len(uids))
 
 
-BATCH_BYTES = 16 * 1024 * 1024   # what one batch may hold in memory, whatever its count
+BATCH_BYTES = 8 * 1024 * 1024   # what one batch may hold in memory, whatever its count
+HEAD_MIN = 16 * 1024
 
 
-def _by_bytes(chunk: list[int], meta: dict[int, tuple[int, datetime]],
-              cap: int) -> Iterator[list[int]]:
-    """The chunk in groups of at most BATCH_BYTES (a mail over the cap counts as the cap:
-    only that much of it is fetched); a group always holds at least one UID."""
-    group: list[int] = []
+def _fetch_chunk(client: Client, box: Mailbox, folder: str, uidvalidity: int,
+                 chunk: list[int], total: int) -> Iterator[Batch]:
+    """One FETCH for the chunk: each mail's size, date and first bytes, a share of
+    BATCH_BYTES each (report mail fits whole). The rest of a longer mail, up to the cap,
+    is fetched on its own. Batches come out in UID order, each under BATCH_BYTES."""
+    cap = box.max_message_bytes
+    limit = max(HEAD_MIN, min(cap, BATCH_BYTES // len(chunk)))
+    heads = client.fetch_heads(chunk, limit)
+    batch: list[RawMail] = []
     size = 0
     for uid in chunk:
-        cost = min(meta[uid][0], cap) if uid in meta else 0
-        if group and size + cost > BATCH_BYTES:
-            yield group
-            group, size = [], 0
-        group.append(uid)
-        size += cost
-    if group:
-        yield group
+        if uid not in heads:
+            continue
+        full, received, data = heads.pop(uid)
+        want = min(full, cap)
+        if len(data) < want:
+            # Only the head of an oversized mail: headers and the text part come first, so
+            # the report is still read while a 50 MB attachment stays on the server.
+            data += client.fetch_bodies([uid], f"BODY.PEEK[]<{len(data)}.{want - len(data)}>"
+                                        ).get(uid, b"")
+        if full > cap:
+            log.info("%s/%s: UID %d of %d bytes fetched in part (first %d)", box.name, folder,
+                     uid, full, cap)
+        batch.append(RawMail(data=data, received_at=received, mailbox=box.name, folder=folder,
+                             uidvalidity=uidvalidity, uid=uid, size=full, truncated=full > cap))
+        size += len(data)
+        if size >= BATCH_BYTES and uid != chunk[-1]:
+            yield Batch(uidvalidity, batch, uid, total)
+            batch, size = [], 0
+    yield Batch(uidvalidity, batch, chunk[-1], total)
 
 
-def _fetch_group(client: Client, box: Mailbox, folder: str, uidvalidity: int,
-                 group: list[int], meta: dict[int, tuple[int, datetime]]) -> Iterator[RawMail]:
-    cap = box.max_message_bytes
-    small = [u for u in group if u in meta and meta[u][0] <= cap]
-    large = [u for u in group if u in meta and meta[u][0] > cap]
-    bodies = client.fetch_bodies(small)
-    if large:
-        # Only the head of an oversized mail: headers and the text part come first, so the
-        # report is still read while a 50 MB attachment stays on the server.
-        bodies.update(client.fetch_bodies(large, f"BODY.PEEK[]<0.{cap}>"))
-        log.info("%s/%s: %d message(s) over %d bytes fetched in part", box.name, folder,
-                 len(large), cap)
-    for uid in group:
-        if uid not in meta:
-            continue  # expunged between SEARCH and FETCH
-        size, received = meta[uid]
-        yield RawMail(data=bodies.pop(uid, b""), received_at=received, mailbox=box.name,
-                      folder=folder, uidvalidity=uidvalidity, uid=uid, size=size,
-                      truncated=uid in large)

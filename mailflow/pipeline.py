@@ -14,7 +14,7 @@ import threading
 from datetime import timedelta
 from collections import Counter, deque
 from concurrent.futures import Future
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
@@ -130,8 +130,9 @@ class Judging:
         self.last_id = ids[-1]
         self.expect(len(ids))
         for i in range(0, len(ids), JUDGE_CHUNK):
-            self.flight.append(self.assessor.submit(_loaded(self.app, ids[i:i + JUDGE_CHUNK])))
-            self.queued += len(ids[i:i + JUDGE_CHUNK])
+            for chunk in _by_bytes(_loaded(self.app, ids[i:i + JUDGE_CHUNK])):
+                self.flight.append(self.assessor.submit(chunk))
+                self.queued += len(chunk)
             # At most two chunks per worker wait: memory stays bounded whatever the backlog.
             while len(self.flight) > 2 * max(1, self.assessor.workers) or \
                     (self.flight and self.flight[0].done()):
@@ -154,6 +155,20 @@ class Judging:
 
 
 JUDGE_CHUNK = 200
+CHUNK_BYTES = 4 * 1024 * 1024   # what one chunk of mail in flight to a worker may hold
+
+
+def _by_bytes(mails: list[Pending]) -> Iterator[list[Pending]]:
+    chunk: list[Pending] = []
+    size = 0
+    for mail in mails:
+        if chunk and size + len(mail.raw) > CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(mail)
+        size += len(mail.raw)
+    if chunk:
+        yield chunk
 
 
 def _loaded(app: App, ids: list[int]) -> list[Pending]:

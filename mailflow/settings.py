@@ -18,6 +18,10 @@ from .errors import ConfigError, Problem
 from .tomlread import TableReader, load_toml, raise_if
 
 SECURITY = ("ssl", "starttls", "none")
+# Larger mail is fetched in part: its head holds the headers and the report text, which
+# every client puts first; the scans and photos after it stay on the server. A report
+# with its .xlsx is well under this; parsing a mail takes about ten times its size.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class Mailbox:
     folders: tuple[str, ...]
     since: date | None = None
     timeout: float = 30.0
-    max_message_bytes: int = 10 * 1024 * 1024
+    max_message_bytes: int = MAX_MESSAGE_BYTES
     verify_tls: bool = True
     ca_file: str | None = None
     fetch_batch: int = 200
@@ -206,7 +210,7 @@ def load_settings(path: Path) -> Settings:
             except ValueError:
                 t.problem("since", f"{since_s!r} is not a date", 'write since = "YYYY-MM-DD"')
         folders = tuple(t.str_list("folders", ["INBOX"]))
-        max_bytes = t.get("max_message_bytes", int, 10 * 1024 * 1024) or 10 * 1024 * 1024
+        max_bytes = t.get("max_message_bytes", int, MAX_MESSAGE_BYTES) or MAX_MESSAGE_BYTES
         fetch_batch = t.get("fetch_batch", int, 200) or 200
         if fetch_batch < 1 or fetch_batch > 5000:
             t.problem("fetch_batch", f"is {fetch_batch}", "use 1 to 5000 messages per FETCH")

@@ -7,11 +7,14 @@ trickle of new mail is assessed in-process: starting workers would cost more.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
 
 from .checks import Context
+from . import guard
+from .guard import processes
 from .judge import Assessment, Pending, assess
 
 # Below this many pending mails the work stays in-process.
@@ -20,9 +23,11 @@ POOL_THRESHOLD = 400
 _ctx: Context | None = None
 
 
-def _init(ctx: Context) -> None:
+def _init(ctx: Context, large_mail: Any) -> None:
     global _ctx
     _ctx = ctx
+    guard.one_at_a_time = large_mail
+    guard.child_processes = multiprocessing.get_context("fork")
 
 
 def _assess_chunk(chunk: list[Pending]) -> list[Assessment]:
@@ -49,11 +54,9 @@ class Assessor:
     def start(self, workers: int) -> None:
         if self.pool is not None or workers <= 0:
             return
-        # forkserver, not fork: the service has threads, and a forked copy of a lock
-        # another thread held would never be released.
-        self.pool = ProcessPoolExecutor(workers,
-                                        mp_context=multiprocessing.get_context("forkserver"),
-                                        initializer=_init, initargs=(self.ctx,))
+        ctx = processes()
+        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
+                                        initargs=(self.ctx, ctx.Semaphore(1)))
         self.workers = workers
 
     def submit(self, chunk: list[Pending]) -> Future[list[Assessment]]:
