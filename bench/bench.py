@@ -369,15 +369,16 @@ def bench_latency(server: Dovecot, work: Path, count: int = 60) -> list[Row]:
     to_notice = [noticed[who] - t for t, _, who in sent.values() if who in noticed]
     to_push = [pushed[seq] - sent[seq][0] for seq in sent if seq in pushed]
     missing = count - len(to_notice)
+    unstored = count - len(to_store)
     ms = lambda v: f"{v * 1000:,.0f} ms"  # noqa: E731
     return [(f"latency under run (IDLE): APPEND → stored record, {count} mails",
              f"p95 {ms(_percentile(to_store, 95))}, median {ms(statistics.median(to_store))} "
-             f"(target ≤ 1 s)",
+             f"(target ≤ 1 s)" + (f"; {unstored} not stored within 30 s" if unstored else ""),
              f"bare IDLE client, APPEND → EXISTS: p95 {ms(_percentile(to_push, 95))}"),
             ("latency under run (IDLE): APPEND → notice at the SMTP server",
              f"p95 {ms(_percentile(to_notice, 95))}, median "
              f"{ms(statistics.median(to_notice))} (target ≤ 3 s)"
-             + (f"; {missing} not received" if missing else ""),
+             + (f"; {missing} not received within 30 s" if missing else ""),
              f"bare IDLE client, APPEND → EXISTS: median {ms(statistics.median(to_push))}")]
 
 
@@ -418,8 +419,16 @@ def bench_startup(server: Dovecot, work: Path, n: int = 100_000) -> list[Row]:
         c.uid("SEARCH", f"UID {last + 1}:*")
         c.logout()
 
-    ready = statistics.median(best(restart, 1) for _ in range(7))
-    raw_ready = statistics.median(best(raw_restart, 1) for _ in range(7))
+    # Dovecot finishes indexing a folder of 100,000 fresh APPENDs over its next few
+    # EXAMINEs (175 ms each, then 12 ms); a restart meets an indexed folder, so warm it,
+    # then take the two in turns so neither is favoured by the order.
+    for _ in range(20):
+        raw_restart()
+    ready_runs, raw_runs = [], []
+    for _ in range(9):
+        ready_runs.append(best(restart, 1))
+        raw_runs.append(best(raw_restart, 1))
+    ready, raw_ready = statistics.median(ready_runs), statistics.median(raw_runs)
     client = imap.connect(box, PASSWORD)
     raw = imaplib.IMAP4("127.0.0.1", server.port)
     raw.login("hr@example.com", PASSWORD)
@@ -431,8 +440,7 @@ def bench_startup(server: Dovecot, work: Path, n: int = 100_000) -> list[Row]:
             judging.finish()
 
     cycle = statistics.median(best(idle_cycle, 1) for _ in range(50))
-    raw_cycle = statistics.median(best(lambda: (raw.select(folder, readonly=True),
-                                                raw.uid("SEARCH", f"UID {last + 1}:*")), 1)
+    raw_cycle = statistics.median(best(lambda: raw.uid("SEARCH", f"UID {last + 1}:*"), 1)
                                   for _ in range(50))
     client.logout()
     raw.logout()
@@ -441,7 +449,8 @@ def bench_startup(server: Dovecot, work: Path, n: int = 100_000) -> list[Row]:
              f"{ms(ready)} (target ≤ 50 ms)",
              f"raw imaplib connect + LOGIN + EXAMINE + UID SEARCH: {ms(raw_ready)}"),
             ("idle cycle per folder (open connection, nothing new)",
-             f"{ms(cycle)} (target ≤ 2 ms)", f"raw imaplib EXAMINE + UID SEARCH: {ms(raw_cycle)}")]
+             f"{ms(cycle)} (target ≤ 2 ms)",
+             f"raw imaplib UID SEARCH on the open folder: {ms(raw_cycle)}")]
 
 
 def bench_outbound(work: Path, n: int = 5000, connections: int = 4) -> list[Row]:
@@ -509,19 +518,24 @@ def main() -> None:
         sizes = [len(m) for m, _ in mails]
         log(f"corpus: {n:,} report mails from {len(CLIENTS)} client styles, median "
             f"{statistics.median(sizes):,.0f} bytes")
-        rows += bench_fetch(server, "Bench", n)
+        def add(new: list[Row]) -> None:
+            rows.extend(new)
+            for row in new:
+                log("  " + " | ".join(row))
+
+        add(bench_fetch(server, "Bench", n))
         parse_rows, parse_rate = bench_parse([m for m, _ in mails[:5000]])
-        rows += parse_rows
+        add(parse_rows)
         del mails
-        rows += bench_ingest(server, "Bench", n, parse_rate, work / "ingest")
-        rows += bench_memory(server, 2000, work / "memory")
-        rows += bench_latency(server, work / "latency")
-        rows += bench_startup(server, work / "startup", 10_000 if args.quick else 100_000)
-        rows += bench_outbound(work / "outbound")
+        add(bench_ingest(server, "Bench", n, parse_rate, work / "ingest"))
+        add(bench_memory(server, 2000, work / "memory"))
+        add(bench_latency(server, work / "latency"))
+        add(bench_startup(server, work / "startup", 10_000 if args.quick else 100_000))
+        add(bench_outbound(work / "outbound"))
         if not args.quick:
             smtp_port = 1   # the company's commands queue mail; nothing is sent
             company_rows, facts = company.run(work / "company", smtp_port, log)
-            rows += company_rows
+            add(company_rows)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,6 +27,7 @@ class App:
     read: sessionmaker[Session]     # transactions that only read
     fixed_now: datetime | None = None
     clock_offset: timedelta | None = None
+    _context: Context | None = field(default=None, repr=False)
 
     def now(self) -> datetime:
         """The clock every command uses: --now when given, else the real one (aware)."""
@@ -44,6 +45,13 @@ class App:
         return self.settings.company.timezone
 
     def context(self) -> Context:
+        """What the checks are given; built once (the roster and rules do not change while
+        a command runs)."""
+        if self._context is None:
+            self._context = self._make_context()
+        return self._context
+
+    def _make_context(self) -> Context:
         company = self.settings.company
         hr = frozenset(company.hr) | frozenset(self.roster.emails_with_role("hr"))
         management = frozenset(company.management) | \

@@ -68,6 +68,7 @@ def collapse(uids: list[int]) -> str:
     return ",".join(parts)
 
 
+_HEAD = re.compile(rb'UID (\d+) RFC822\.SIZE (\d+) INTERNALDATE "([^"]+)"')  # Dovecot's order
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
@@ -100,6 +101,10 @@ class Client(IMAPClient):
         self.examined = (folder, int(info[b"UIDVALIDITY"]))
         return self.examined[1]
 
+    def saw_new_mail(self) -> bool:
+        """Did the server report new mail (an untagged EXISTS) since the last call?"""
+        return bool(self._imap.untagged_responses.pop("EXISTS", None))
+
     def _uid_fetch(self, uids: list[int], items: str) -> list[Any]:
         tag = self._imap._command("UID", "FETCH", collapse(uids), items)
         typ, resp = self._imap._command_complete("FETCH", tag)
@@ -107,7 +112,7 @@ class Client(IMAPClient):
         return self._imap._untagged_response(typ, resp, "FETCH")[1]
 
     def fetch_heads(self, uids: list[int], limit: int) -> dict[int, tuple[int, datetime, bytes]]:
-        """UID → (RFC822.SIZE, INTERNALDATE as aware UTC, the first `limit` bytes of the
+        """UID → (RFC822.SIZE, INTERNALDATE (aware), the first `limit` bytes of the
         message: all of it when it is smaller), in one command."""
         if not uids:
             return {}
@@ -116,13 +121,20 @@ class Client(IMAPClient):
         for i, item in enumerate(resp):
             if not isinstance(item, tuple):
                 continue
-            # Items may come before the literal or after it (in the line that closes it).
-            after = resp[i + 1] if i + 1 < len(resp) and isinstance(resp[i + 1], bytes) else b""
-            text = item[0] + b" " + after
-            uid, size, when = _UID.search(text), _SIZE.search(text), _DATE.search(text)
-            if uid is None or size is None or when is None or int(uid.group(1)) not in wanted:
-                continue  # a UID left without an answer was expunged meanwhile
-            out[int(uid.group(1))] = (int(size.group(1)), _internaldate(when.group(1)), item[1])
+            found = _HEAD.search(item[0])
+            if found is not None:
+                uid, size, when = found.groups()
+            else:
+                # Items in another order, or after the literal (in the line closing it).
+                after = resp[i + 1] if i + 1 < len(resp) and isinstance(resp[i + 1], bytes) \
+                    else b""
+                text = item[0] + b" " + after
+                parts = _UID.search(text), _SIZE.search(text), _DATE.search(text)
+                if None in parts:
+                    continue
+                uid, size, when = (p.group(1) for p in parts)  # type: ignore[union-attr]
+            if int(uid) in wanted:   # a UID left without an answer was expunged meanwhile
+                out[int(uid)] = (int(size), _internaldate(when), item[1])
         return out
 
     def fetch_bodies(self, uids: list[int], section: str = "BODY.PEEK[]") -> dict[int, bytes]:
@@ -201,7 +213,7 @@ def _zone(sign: bytes, hours: bytes, minutes: bytes) -> timezone:
 
 
 def _internaldate(value: bytes) -> datetime:
-    """An IMAP date-time ("16-Nov-2026 18:00:00 +0800") as an aware UTC datetime.
+    """An IMAP date-time ("16-Nov-2026 18:00:00 +0800") as an aware datetime.
     (By hand: strptime cost more than the rest of reading the answer.)"""
     m = _IMAP_DATE.match(value)
     month = _MONTHS.get(m.group(2).title()) if m else None
@@ -213,7 +225,7 @@ def _internaldate(value: bytes) -> datetime:
                          int(m.group(5)), int(m.group(6)), tzinfo=zone)
     except ValueError:
         raise ImapError(f"server returned an impossible INTERNALDATE ({value[:40]!r})") from None
-    return local.astimezone(timezone.utc)
+    return local   # aware, in the server's offset; stored as UTC
 
 
 def _new_uids(client: IMAPClient, cursor: Cursor | None, uidvalidity: int,

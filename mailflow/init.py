@@ -45,6 +45,7 @@ security = "ssl"
 username = "reports@example.com"   # FILL IN: the account mailflow sends from
 password_env = "MAILFLOW_SMTP_PASSWORD"
 sender = "日报助手 <reports@example.com>"
+connections = 1                    # connections to deliver on at once (your provider's limit)
 """
 
 ROSTER = """\

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError
 
 from .errors import ConfigError, Problem
 
@@ -39,6 +39,7 @@ class Renderer:
                                 keep_trailing_newline=True)
         self.html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
         self._problems: dict[str, Any] | None = None
+        self._snippets: dict[str, Template] = {}
 
     def render(self, kind: str, context: dict[str, Any]) -> Rendered:
         try:
@@ -65,12 +66,19 @@ class Renderer:
     def label(self, code: str, detail: str = "") -> str:
         """The short name of a status or rule code (templates/problems.toml [labels])."""
         text = self._wording().get("labels", {}).get(code, code)
-        return self.text.from_string(text).render(detail=detail)
+        return self._compiled(text).render(detail=detail)
+
+    def _compiled(self, source: str) -> Template:
+        # A digest labels every person's status: compile each wording once, not per use.
+        template = self._snippets.get(source)
+        if template is None:
+            template = self._snippets[source] = self.text.from_string(source)
+        return template
 
     def problem_text(self, code: str, variant: str | None, context: dict[str, Any]) -> dict[str, str]:
         """The what/fix sentences of templates/problems.toml for one rule code."""
         entry = self._wording().get(code, {})
         if variant and variant in entry:
             entry = entry[variant]
-        return {part: self.text.from_string(entry.get(part, code)).render(context)
+        return {part: self._compiled(entry.get(part, code)).render(context)
                 for part in ("what", "fix")}

@@ -52,6 +52,14 @@ class Service:
     # -- mailbox watchers -----------------------------------------------------------
 
     def _fetch(self, client: imap.Client, box: Mailbox, folder: str) -> None:
+        """Fetch and judge what is new, and again while the server reports mail that
+        arrived during the fetch: the EXISTS for it came with the fetch's own commands,
+        and IDLE would not repeat it."""
+        self._fetch_once(client, box, folder)
+        while client.saw_new_mail() and not self.stop.is_set():
+            self._fetch_once(client, box, folder)
+
+    def _fetch_once(self, client: imap.Client, box: Mailbox, folder: str) -> None:
         counts = Counts()
         with Judging(self.app, counts, stop=self.stop) as judging:
             poll_folder(self.app, client, box, folder, judging, lambda m: None)

@@ -101,3 +101,30 @@ def test_tls_opt_out_is_allowed_but_warned_about(project, monkeypatch):
     assert res.code == 0
     assert "warning:" in res.out and "verify_tls = false" in res.out
     assert "TLS certificates of 127.0.0.1 are not checked" in res.out
+
+
+def test_smtp_connections_out_of_range_names_key_and_fix(project):
+    problems = problems_of(project, project.settings.read_text() + """
+[smtp]
+host = "smtp.example.com"
+port = 465
+security = "ssl"
+sender = "r@example.com"
+connections = 40
+""")
+    p = next(p for p in problems if p.key.endswith("connections"))
+    assert "40" in p.message and "1 to 16" in p.fix
+
+
+def test_smtp_connections_default_and_value(project):
+    base = project.settings.read_text() + """
+[smtp]
+host = "smtp.example.com"
+port = 465
+security = "ssl"
+sender = "r@example.com"
+"""
+    project.settings.write_text(base, encoding="utf-8")
+    assert load_settings(project.settings).smtp.connections == 1
+    project.settings.write_text(base + "connections = 4\n", encoding="utf-8")
+    assert load_settings(project.settings).smtp.connections == 4

@@ -117,3 +117,27 @@ def test_violation_keys_are_unique(db):
             session.add(Violation(key="missing|a@x|2026-11-26|day||", email="a@x",
                                   date=date(2026, 11, 26), code="missing", scope="day",
                                   detail="", recorded_at=NOW))
+
+
+def test_a_lease_is_held_renewed_and_taken_over_when_it_expires_or_its_holder_is_gone(db):
+    import subprocess
+    import time
+    from datetime import timedelta
+
+    from mailflow import leases
+
+    a, b = "node-a:1:x", "node-b:2:y"
+    assert leases.take(db, "folder:hr/INBOX", holder=a, ttl=timedelta(seconds=0.5))
+    assert not leases.take(db, "folder:hr/INBOX", holder=b)          # held
+    assert leases.take(db, "folder:hr/INBOX", holder=a, ttl=timedelta(seconds=0.5))  # renewed
+    time.sleep(0.6)
+    assert leases.take(db, "folder:hr/INBOX", holder=b)              # expired: taken over
+    assert not leases.take(db, "folder:hr/INBOX", holder=a)
+    # A holder on this host whose process is gone is taken over at once.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = f"{leases._instance()}:{gone.pid}:z"
+    assert leases.take(db, "job:close-day:2026-11-19", holder=dead)
+    assert leases.take(db, "job:close-day:2026-11-19")
+    leases.release(db, "job:close-day:2026-11-19")
+    assert leases.take(db, "job:close-day:2026-11-19", holder=b)
