@@ -156,6 +156,12 @@ class Service:
         """IDLE until the server reports something, IDLE has run `idle_renew` seconds,
         or nothing at all came for `silent_after` seconds (then a fetch and a new IDLE
         show whether the connection still lives: a dead one raises and reconnects)."""
+        # Dovecot announces in IDLE the changes it sees while idling, not mail that came
+        # after the last fetch's commands (while that mail was being judged): a NOOP just
+        # before IDLE asks, and such mail is fetched now instead of at the next event.
+        client.noop()
+        if client.saw_new_mail():
+            return
         client.idle()
         started = quiet_since = time.monotonic()
         try:
