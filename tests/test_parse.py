@@ -133,3 +133,24 @@ def test_attachment_size_is_read_without_decoding_it():
         msg.attach(part)
     mail = parse_mail(msg.as_bytes())
     assert [a.size for a in mail.attachments] == [1, 2, 3, 1000, 54321]
+
+
+def test_xlsx_cells_read_as_openpyxl_reads_their_values():
+    import datetime
+    import io
+
+    from openpyxl import Workbook
+
+    from mailflow.xlsxtext import xlsx_to_text
+
+    wb = Workbook()
+    ws = wb.active
+    for row in (["日期", datetime.date(2026, 11, 19)], ["销售额", 12000], ["回款", 1.5],
+                ["a", "b", "c"], [None, "x", None, "y"], ["布尔", True]):
+        ws.append(row)
+    wb.create_sheet("二").append(["备注", "第二页"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert xlsx_to_text(buf.getvalue()).splitlines() == [
+        "日期：2026-11-19 00:00:00", "销售额：12000", "回款：1.5", "a  b  c", "x：y", "布尔：True",
+        "备注：第二页"]
