@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from servers import Dovecot, SmtpServer, imap_login  # noqa: E402
 
 import company  # noqa: E402
+from workdir import write_project  # noqa: E402
 from mailflow import imap  # noqa: E402
 from mailflow.clientmail import CLIENTS, Draft, write  # noqa: E402
 from mailflow.parse import parse_mail  # noqa: E402
@@ -167,33 +168,13 @@ def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
 
 def project(work: Path, server_port: int, folders: list[str], smtp_port: int | None = None,
             people: int = 2000, connections: int = 1) -> Path:
-    roster = ["email,name,role,region,supervisor,start_date,end_date,probation",
-              "hr@example.com,人事部,hr,,,2024-01-01,,no",
+    roster = ["hr@example.com,人事部,hr,,,2024-01-01,,no",
               "qian.zg@example.com,钱主管,supervisor,华东,,2024-01-01,,no"]
     roster += [f"s{i}@example.com,业务{i},sales,华东,qian.zg@example.com,2025-01-01,,no"
                for i in range(people)]
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "roster.csv").write_text("\n".join(roster) + "\n", encoding="utf-8")
-    shutil.copytree(ROOT / "rules", work / "rules", dirs_exist_ok=True)
-    shutil.copytree(ROOT / "templates", work / "templates", dirs_exist_ok=True)
-    smtp = "" if smtp_port is None else f"""
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-username = ""
-sender = "日报助手 <reports@example.com>"
-connections = {connections}
-"""
     folder_list = ", ".join(f'"{f}"' for f in folders)
-    (work / "settings.toml").write_text(f"""
-[company]
-name = "bench"
-timezone = "Asia/Shanghai"
-roster = "roster.csv"
-hr = ["hr@example.com"]
-[database]
-url = "sqlite:///bench.db"
+    return write_project(work, roster, database="bench.db", smtp_port=smtp_port,
+                         connections=connections, mailbox=f"""
 [[mailbox]]
 name = "hr"
 host = "127.0.0.1"
@@ -202,8 +183,7 @@ security = "none"
 username = "hr@example.com"
 password_env = "BENCH_PASSWORD"
 folders = [{folder_list}]
-{smtp}""", encoding="utf-8")
-    return work / "settings.toml"
+""")
 
 
 ENV = {"BENCH_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"}

@@ -9,7 +9,6 @@ that reads the same rows (sqlite3, no mailflow), and their query plans are colle
 from __future__ import annotations
 
 import random
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +16,8 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from workdir import write_project
+
 CST = timezone(timedelta(hours=8))
 REGIONS, PER_REGION = 200, 25
 MONTH_START, MONTH_END = date(2026, 11, 1), date(2026, 11, 30)
@@ -28,8 +28,7 @@ SECTIONS = (("今日工作", "走访渠道客户，跟进年度框架合同。")
 
 def people() -> tuple[list[str], list[tuple[str, str, str]], list[tuple[str, str]]]:
     """Roster lines, salespeople (email, name, supervisor), supervisors (email, name)."""
-    lines = ["email,name,role,region,supervisor,start_date,end_date,probation",
-             "hr@example.com,人事部,hr,,,2024-01-01,,no",
+    lines = ["hr@example.com,人事部,hr,,,2024-01-01,,no",
              "gm@example.com,总经理,management,,,2024-01-01,,no"]
     sales, sups = [], []
     for r in range(REGIONS):
@@ -45,26 +44,7 @@ def people() -> tuple[list[str], list[tuple[str, str, str]], list[tuple[str, str
 
 def setup(work: Path, smtp_port: int) -> None:
     lines, _, _ = people()
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    shutil.copytree(ROOT / "rules", work / "rules", dirs_exist_ok=True)
-    shutil.copytree(ROOT / "templates", work / "templates", dirs_exist_ok=True)
-    (work / "settings.toml").write_text(f"""
-[company]
-name = "bench"
-timezone = "Asia/Shanghai"
-roster = "roster.csv"
-hr = ["hr@example.com"]
-management = ["gm@example.com"]
-[database]
-url = "sqlite:///company.db"
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-username = ""
-sender = "日报助手 <reports@example.com>"
-""", encoding="utf-8")
+    write_project(work, lines, database="company.db", smtp_port=smtp_port, management=True)
 
 
 def month_of_mail(workdays: list[date]):  # type: ignore[no-untyped-def]

@@ -46,6 +46,12 @@ def _dead_here(holder: str) -> bool:
     pid = int(parts[1])
     if pid == os.getpid():
         return holder != _ME       # this process's earlier self (before a fork or restart)
+    return process_gone(pid)
+
+
+def process_gone(pid: int) -> bool:
+    """Has the process with this id (on this host) exited? One that exists but belongs to
+    another user is not gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

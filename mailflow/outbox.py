@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from .leases import process_gone
 from .store.models import OutboxMail
 
 MAX_ATTEMPTS = 8
@@ -73,13 +74,7 @@ def _alive(claimed_by: str | None, now: datetime, claimed_at: datetime | None) -
     if host == socket.gethostname() and pid.isdigit():
         if int(pid) == os.getpid():
             return False          # this process starts now: its earlier self is gone
-        try:
-            os.kill(int(pid), 0)
-            return True
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+        return not process_gone(int(pid))
     return claimed_at is not None and now - claimed_at < CLAIM_STALE
 
 

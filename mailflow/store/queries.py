@@ -76,11 +76,8 @@ def record_mails(session: Session, raws: list[RawMail], now: datetime) -> int:
     return len(fresh)
 
 
-def raw_bytes(mail: Mail) -> bytes:
-    return zlib.decompress(mail.raw)
-
-
 def decompress(stored: bytes) -> bytes:
+    """A mail's original bytes from the stored (compressed) column."""
     return zlib.decompress(stored)
 
 
