@@ -157,22 +157,14 @@ def _first_day(app: App, today: date) -> date:
     return first.astimezone(app.tz).date()
 
 
-JOB_LEASE = timedelta(minutes=10)   # longer than any run; a dead runner's job waits this long
-
-
 def _run_once(app: App, job: Job, day: date, period: str) -> str | None:
     """Run the job for its period under a lease, so that of several instances one runs
     it; None when another instance holds it or has finished it meanwhile."""
-    name = f"job:{job.name}:{period}"
-    if not leases.take(app.db, name, ttl=JOB_LEASE):
-        return None
-    try:
-        if _done(app, job.name, period):
+    with leases.holding(app.db, f"job:{job.name}:{period}") as held:
+        if not held or _done(app, job.name, period):
             return None
         return job.run(app, day) if job.still_useful(app, day) \
             else "skipped: too late to be useful"
-    finally:
-        leases.release(app.db, name)
 
 
 def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select
@@ -93,6 +96,30 @@ def take(db: sessionmaker[Session], name: str, *, holder: str | None = None,
             return True
     except IntegrityError:
         return False   # another instance inserted it first
+
+
+@contextmanager
+def holding(db: sessionmaker[Session], name: str) -> Iterator[bool]:
+    """Hold the lease for the length of the block, renewed in the background; yields
+    False (and runs nothing of its own) when another instance holds it. A holder that
+    dies stops renewing, so the work is free again after TTL, however long it runs."""
+    if not take(db, name):
+        yield False
+        return
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(RENEW_EVERY):
+            take(db, name)
+
+    renewer = threading.Thread(target=renew, name=f"lease {name}", daemon=True)
+    renewer.start()
+    try:
+        yield True
+    finally:
+        done.set()
+        renewer.join()
+        release(db, name)
 
 
 def release(db: sessionmaker[Session], name: str, holder: str | None = None) -> None:
