@@ -40,9 +40,9 @@ from servers import Dovecot, SmtpServer, imap_login  # noqa: E402
 import company  # noqa: E402
 from workdir import write_project  # noqa: E402
 from mailflow import imap  # noqa: E402
-from mailflow.clientmail import CLIENTS, Draft, write  # noqa: E402
-from mailflow.parse import parse_mail  # noqa: E402
-from mailflow.settings import Mailbox  # noqa: E402
+from mailflow.testing.clientmail import CLIENTS, Draft, write  # noqa: E402
+from mailflow.parsing.parse import parse_mail  # noqa: E402
+from mailflow.config.settings import Mailbox  # noqa: E402
 
 CST = timezone(timedelta(hours=8))
 PASSWORD = "secret-hr"
@@ -375,7 +375,7 @@ def bench_latency(server: Dovecot, work: Path, count: int = 60) -> list[Row]:
 
 def bench_startup(server: Dovecot, work: Path, n: int = 100_000) -> list[Row]:
     from mailflow.app import load_app
-    from mailflow.pipeline import Counts, Judging, poll_folder
+    from mailflow.service.pipeline import Counts, Judging, poll_folder
     from mailflow.store import queries
 
     folder = "Big"

@@ -50,8 +50,8 @@ def setup(work: Path, smtp_port: int) -> None:
 def month_of_mail(workdays: list[date]):  # type: ignore[no-untyped-def]
     """Each salesperson's daily reports (5% missing, 10% late, 3% missing a section) and
     each supervisor's weekly report, in arrival order per day."""
-    from mailflow.clientmail import CLIENTS, Draft, write
-    from mailflow.rawmail import RawMail
+    from mailflow.testing.clientmail import CLIENTS, Draft, write
+    from mailflow.inbound.rawmail import RawMail
 
     rnd = random.Random(7)
     _, sales, sups = people()
@@ -79,8 +79,8 @@ def month_of_mail(workdays: list[date]):  # type: ignore[no-untyped-def]
 
 def build_month(work: Path, log) -> tuple[int, float]:  # type: ignore[no-untyped-def]
     from mailflow.app import load_app
-    from mailflow.days import close_day
-    from mailflow.pipeline import ingest
+    from mailflow.records.days import close_day
+    from mailflow.service.pipeline import ingest
 
     app = load_app(work / "settings.toml", "2026-11-30T22:00:00+08:00")
     workdays = app.workdays.workdays_between(MONTH_START, MONTH_END)

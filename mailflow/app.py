@@ -8,13 +8,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from .checks import Context
+from .judging.checks import Context
 from .errors import UserError
-from .policy import Policy, load_policy
-from .roster import Roster, load_roster
-from .settings import Settings, load_settings
+from .config.policy import Policy, load_policy
+from .config.roster import Roster, load_roster
+from .config.settings import Settings, load_settings
 from .store.db import open_db
-from .workdays import Workdays
+from .dates.workdays import Workdays
 
 
 @dataclass

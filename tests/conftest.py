@@ -15,8 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mailflow.cli import main  # noqa: E402
-from mailflow.embedded import EmbeddedImap  # noqa: E402
+from mailflow.cli.commands import main  # noqa: E402
+from mailflow.testing.embedded import EmbeddedImap  # noqa: E402
 from servers import Dovecot, Postgres, SmtpServer  # noqa: E402
 
 # MAILFLOW_TEST_DB=postgresql runs the suite on a private PostgreSQL (scripts/test.sh runs
@@ -211,7 +211,7 @@ def report(client: str = "mutt", **kw: object) -> bytes:
     """A report mail as `client` writes it; keywords override the default draft."""
     from mail.make_cases import draft
 
-    from mailflow.clientmail import write
+    from mailflow.testing.clientmail import write
 
     return write(client, draft(**kw))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from mailflow.embedded import free_port
+from mailflow.testing.embedded import free_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 

@@ -1,4 +1,4 @@
-from mailflow.charsets import codec_for, decode_bytes, decode_header_value
+from mailflow.parsing.charsets import codec_for, decode_bytes, decode_header_value
 
 
 def test_gb2312_label_decodes_gbk_only_characters():

@@ -7,14 +7,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import ROSTER, read_mail, report
-from mailflow.checks import Context, Facts, run_checks
-from mailflow.checks import copy, dates, deadline, sender
-from mailflow.classify import classify
-from mailflow.parse import parse_mail
-from mailflow.policy import load_policy
-from mailflow.roster import load_roster
-from mailflow.sections import extract
-from mailflow.workdays import Workdays
+from mailflow.judging.checks import Context, Facts, run_checks
+from mailflow.judging.checks import copy, dates, deadline, sender
+from mailflow.judging.classify import classify
+from mailflow.parsing.parse import parse_mail
+from mailflow.config.policy import load_policy
+from mailflow.config.roster import load_roster
+from mailflow.judging.sections import extract
+from mailflow.dates.workdays import Workdays
 
 POLICY = load_policy(Path(__file__).resolve().parent.parent / "rules")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -127,7 +127,7 @@ def test_check_order_is_data(ctx):
 
 
 def test_received_at_must_be_aware():
-    from mailflow.rawmail import RawMail
+    from mailflow.inbound.rawmail import RawMail
     with pytest.raises(ValueError):
         RawMail(b"x", datetime(2026, 11, 26, 12, 0), "hr", "INBOX")
     RawMail(b"x", datetime(2026, 11, 26, 12, 0, tzinfo=timezone(timedelta(hours=8))), "hr", "INBOX")

@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import MAIL, ROSTER, read_mail
-from mailflow.classify import classify, subject_date, strip_prefixes
-from mailflow.parse import parse_mail
-from mailflow.policy import load_policy
-from mailflow.roster import load_roster
+from mailflow.judging.classify import classify, subject_date, strip_prefixes
+from mailflow.parsing.parse import parse_mail
+from mailflow.config.policy import load_policy
+from mailflow.config.roster import load_roster
 
 POLICY = load_policy(Path(__file__).resolve().parent.parent / "rules")
 TZ = ZoneInfo("Asia/Shanghai")

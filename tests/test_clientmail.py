@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from conftest import report
-from mailflow.clientmail import CLIENTS
-from mailflow.parse import parse_mail
-from mailflow.policy import load_policy
-from mailflow.sections import extract
+from mailflow.testing.clientmail import CLIENTS
+from mailflow.parsing.parse import parse_mail
+from mailflow.config.policy import load_policy
+from mailflow.judging.sections import extract
 
 RULES = load_policy(Path(__file__).resolve().parent.parent / "rules").daily
 LONG = (("今日工作", "参加产品培训，学习新品卖点。走访渠道客户，跟进年度框架合同，" * 3),

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import report
-from mailflow.imap import collapse
+from mailflow.inbound.imap import collapse
 from servers import deliver, imap_login
 
 CST = timezone(timedelta(hours=8))

@@ -1,7 +1,7 @@
 import pytest
 
 from conftest import read_mail
-from mailflow.parse import ParseError, clean_message_id, parse_mail, strip_quotes_and_signature
+from mailflow.parsing.parse import ParseError, clean_message_id, parse_mail, strip_quotes_and_signature
 
 CLIENTS = {
     "clients/foxmail-gbk-bytes-labelled-gb2312.eml": ("日报-蒋镕-9月8日", "蒋镕"),
@@ -141,7 +141,7 @@ def test_xlsx_cells_read_as_openpyxl_reads_their_values():
 
     from openpyxl import Workbook
 
-    from mailflow.xlsxtext import xlsx_to_text
+    from mailflow.parsing.xlsxtext import xlsx_to_text
 
     wb = Workbook()
     ws = wb.active

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import ROSTER
 from mailflow.errors import ConfigError
-from mailflow.roster import load_roster
+from mailflow.config.roster import load_roster
 
 
 def write(tmp_path, text):

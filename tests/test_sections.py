@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from mailflow.policy import load_policy
-from mailflow.sections import extract, parse_number
+from mailflow.config.policy import load_policy
+from mailflow.judging.sections import extract, parse_number
 
 RULES = load_policy(Path(__file__).resolve().parent.parent / "rules").daily
 

@@ -7,8 +7,8 @@ import time
 from datetime import date, time as dtime
 
 from mailflow.app import load_app
-from mailflow.jobs import Job
-from mailflow.service import Service
+from mailflow.service.jobs import Job
+from mailflow.service.runner import Service
 
 
 def test_a_hung_job_and_a_failing_job_do_not_stop_the_others(project):

@@ -1,8 +1,8 @@
 import pytest
 
 from mailflow.errors import ConfigError
-from mailflow.policy import load_policy
-from mailflow.settings import load_settings
+from mailflow.config.policy import load_policy
+from mailflow.config.settings import load_settings
 
 
 def problems_of(project, text):

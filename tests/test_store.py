@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from mailflow.rawmail import RawMail
+from mailflow.inbound.rawmail import RawMail
 from mailflow.store import queries
 from mailflow.store.db import open_db
 from mailflow.store.models import Mail, Violation
@@ -124,7 +124,7 @@ def test_a_lease_is_held_renewed_and_taken_over_when_it_expires_or_its_holder_is
     import time
     from datetime import timedelta
 
-    from mailflow import leases
+    from mailflow.store import leases
 
     a, b = "node-a:1:x", "node-b:2:y"
     assert leases.take(db, "folder:hr/INBOX", holder=a, ttl=timedelta(seconds=0.5))

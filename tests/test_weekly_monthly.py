@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from conftest import ROOT, ROSTER, Project, new_database, smtp_block
-from mailflow.clientmail import Draft, write
+from mailflow.testing.clientmail import Draft, write
 from servers import SmtpServer, deliver, imap_login
 from week import CST, HR, SUN, week
 

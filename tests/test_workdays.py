@@ -3,8 +3,8 @@ from datetime import date
 import pytest
 
 from mailflow.errors import UserError
-from mailflow.policy import WorkdayRules
-from mailflow.workdays import Workdays
+from mailflow.config.policy import WorkdayRules
+from mailflow.dates.workdays import Workdays
 
 
 def wd(week="statutory", off=(), extra=(), holidays=True):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from mail.make_cases import HR, SECTIONS, SUP, draft
 
-from mailflow.clientmail import write
+from mailflow.testing.clientmail import write
 
 CST = timezone(timedelta(hours=8))
 SUN = ("孙主管", "sun.zg@example.com")

@@ -11,8 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from ..parse import clean_message_id, sha256
-from ..rawmail import RawMail
+from ..parsing.parse import clean_message_id, sha256
+from ..inbound.rawmail import RawMail
 from .models import DayClose, FolderState, Mail, MailLocation, Violation
 
 

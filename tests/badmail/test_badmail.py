@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from mailflow.guard import parse_guarded
-from mailflow.parse import ParsedMail, ParseError, parse_mail
+from mailflow.parsing.guard import parse_guarded
+from mailflow.parsing.parse import ParsedMail, ParseError, parse_mail
 from mailflow.store.queries import dedupe_key
 from servers import deliver, imap_login
 

@@ -250,8 +250,8 @@ def test_100k_messages_with_sparse_uids_fetch_without_a_long_line(dovecot):
     """100,000 messages written straight into the Maildir, every other one then removed:
     50,000 UIDs with gaps. The fetch stage reads them all, in batches whose UID sets stay
     within the server's command-line limit."""
-    from mailflow import imap as imap_mod
-    from mailflow.settings import Mailbox
+    from mailflow.inbound import imap as imap_mod
+    from mailflow.config.settings import Mailbox
 
     name = "U" + uuid.uuid4().hex[:8]
     client = imap_login("127.0.0.1", dovecot.port, "hr@example.com", "secret-hr")

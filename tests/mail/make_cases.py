@@ -1,6 +1,6 @@
 """Writes the case fixtures in tests/mail/ (run from the project root to regenerate).
 
-Most are written by mailflow.clientmail, which follows real clients byte for byte; the
+Most are written by mailflow.testing.clientmail, which follows real clients byte for byte; the
 rest are written here by hand where the case is a header or MIME shape no writer makes.
 The six mails under clients/ are real clients' output and are not generated.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from mailflow.clientmail import Draft, write
+from mailflow.testing.clientmail import Draft, write
 
 HERE = Path(__file__).resolve().parent
 CST = timezone(timedelta(hours=8))

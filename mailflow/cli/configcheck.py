@@ -1,0 +1,119 @@
+"""`mailflow check-config`: every problem in settings, rules, roster and templates."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, TemplateError, TemplateSyntaxError
+
+from ..errors import ConfigError, Problem
+from ..config.policy import load_policy
+from ..config.roster import load_roster
+from ..config.settings import Settings, load_settings
+
+
+def _render_samples(folder: Path) -> list[Problem]:
+    """Every mail kind rendered with sample data, and every wording entry."""
+    from ..mails.notify import sample_contexts
+    from ..mails.render import KINDS, Renderer
+
+    problems: list[Problem] = []
+    renderer = Renderer(folder)
+    samples = sample_contexts()
+    for kind in KINDS:
+        try:
+            renderer.render(kind, samples[kind])
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    try:
+        for code in ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismatch"):
+            renderer.problem_text(code, "missing" if code == "hr_not_cc" else None,
+                                  {**samples["notice"], "detail": "明日计划"})
+        renderer.label("missing_section", "明日计划")
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    except TemplateError as exc:
+        problems.append(Problem(str(folder / "problems.toml"), "(wording)", str(exc),
+                                "correct the Jinja2 in that entry"))
+    return problems
+
+
+def _templates(folder: Path) -> list[Problem]:
+    if not folder.is_dir():
+        return [Problem(str(folder), "(folder)", "does not exist",
+                        "point [company] templates at the templates folder")]
+    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=True)
+    problems = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in (".j2", ".html", ".txt", ".jinja"):
+            continue
+        name = str(path.relative_to(folder))
+        try:
+            env.get_template(name)
+        except TemplateSyntaxError as exc:
+            problems.append(Problem(str(path), f"line {exc.lineno}", exc.message or "syntax error",
+                                    "correct the Jinja2 syntax ({{ … }}, {% … %})"))
+    return problems or _render_samples(folder)
+
+
+def _secrets(settings: Settings) -> list[Problem]:
+    problems = []
+    for box in settings.mailboxes:
+        if box.password_env and box.password_env not in os.environ:
+            problems.append(Problem(str(settings.path), f"mailbox {box.name!r}.password_env",
+                                    f"environment variable {box.password_env} is not set",
+                                    f"export {box.password_env}=… (the mailbox password or 授权码)"))
+    smtp = settings.smtp
+    if smtp and smtp.username and smtp.password_env not in os.environ:
+        problems.append(Problem(str(settings.path), "smtp.password_env",
+                                f"environment variable {smtp.password_env} is not set",
+                                f"export {smtp.password_env}=…"))
+    return problems
+
+
+def _placeholders(settings: Settings) -> tuple[list[Problem], list[str]]:
+    """What `mailflow init` left to fill in."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    file = str(settings.path)
+    if "FILL IN" in settings.company.name:
+        problems.append(Problem(file, "company.name", "still says FILL IN",
+                                "write the company's name, as it should appear in mails"))
+    addresses = [("company.hr", a) for a in settings.company.hr]
+    addresses += [(f"mailbox {b.name!r}.username", b.username) for b in settings.mailboxes]
+    if settings.smtp:
+        addresses.append(("smtp.sender", settings.smtp.sender))
+    for key, value in addresses:
+        if value.lower().rstrip(">").endswith("@example.com"):
+            warnings.append(f"{file}: {key} is {value}, a placeholder address (example.com)")
+    return problems, warnings
+
+
+def check_config(path: Path) -> tuple[list[Problem], list[str]]:
+    """All problems (errors) and warnings; an empty problem list means ready to run."""
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        return exc.problems, []
+    problems: list[Problem] = []
+    roster = None
+    try:
+        load_policy(settings.company.rules)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    try:
+        roster = load_roster(settings.company.roster)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    problems.extend(_templates(settings.company.templates))
+    problems.extend(_secrets(settings))
+    placeholder_problems, warnings = _placeholders(settings)
+    problems.extend(placeholder_problems)
+    warnings = list(settings.warnings) + warnings
+    hr_people = roster.emails_with_role("hr") if roster else set()
+    for addr in settings.company.hr:
+        if hr_people and addr not in hr_people:
+            warnings.append(f"{settings.path}: company.hr lists {addr}, which is not on the "
+                            "roster with role hr")
+    return problems, warnings

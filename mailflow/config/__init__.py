@@ -1,0 +1,1 @@
+"""Settings, rules and roster: reading and checking the files an operator edits."""

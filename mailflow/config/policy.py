@@ -1,0 +1,418 @@
+"""rules/*.toml → frozen dataclasses: the company's policy, editable by HR."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+
+from ..errors import Problem
+from .tomlread import TableReader, load_toml, raise_if
+
+KNOWN_CHECKS = ("sender", "deadline", "copy", "sections", "dates")
+NOTICE_CODES = ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismatch")
+WEEKS = ("statutory", "mon-fri", "mon-sat")
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    heading: str
+    aliases: tuple[str, ...]
+    required: bool
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.heading, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    section: str
+    pattern: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class DailyRules:
+    deadline: time
+    grace_minutes: int
+    max_backdate_workdays: int
+    patterns: tuple[str, ...]
+    reply_prefixes: tuple[str, ...]
+    forward_prefixes: tuple[str, ...]
+    checks: tuple[str, ...]
+    sections: tuple[Section, ...]
+    metrics: tuple[Metric, ...]
+
+
+@dataclass(frozen=True)
+class WorkdayRules:
+    week: str
+    statutory_holidays: bool
+    days_off: frozenset[date]
+    extra_workdays: frozenset[date]
+    unknown_year: str = ""      # "" (stop and say so) or "mon-fri" / "mon-sat"
+
+
+@dataclass(frozen=True)
+class KindRule:
+    kind: str
+    patterns: tuple[str, ...]
+    from_role: str
+    attachment: bool
+
+
+@dataclass(frozen=True)
+class KindRules:
+    others: tuple[KindRule, ...]
+    auto_subject_prefixes: tuple[str, ...]
+    auto_senders: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NotifyRules:
+    hr_assist_until: date | None
+    notice_max_age_hours: int
+    notice_codes: tuple[str, ...]
+    reminder_at: time
+    close_day_at: time
+    send_every_seconds: int
+    poll_every_seconds: int
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class WeeklyRules:
+    draft_weekday: int
+    draft_at: time
+    repeat_highlight_days: int
+    due_weekday: int
+    due_at: time
+    reminder_weekday: int
+    reminder_at: time
+    close_at: time
+    hr_weekday: int
+    hr_at: time
+
+
+@dataclass(frozen=True)
+class MonthlyRules:
+    indicators_due_day: int
+    indicators_due_at: time
+    assessment_reminder_at: time
+    assessment_due_day: int
+    assessment_due_at: time
+    close_at: time
+    hr_at: time
+
+
+@dataclass(frozen=True)
+class MeetingRules:
+    weekday: int
+    at: time
+    place: str
+    send_weekday: int
+    send_at: time
+    to_roles: tuple[str, ...]
+    rules: tuple[str, ...]
+
+
+DEFAULT_WEEKLY = WeeklyRules(4, time(18), 3, 0, time(10), 0, time(8, 30), time(10, 30), 0, time(9))
+DEFAULT_MONTHLY = MonthlyRules(10, time(18), time(10), 3, time(18), time(18, 30), time(9))
+DEFAULT_MEETING = MeetingRules(5, time(9), "", 4, time(17), ("sales", "supervisor", "management",
+                                                             "hr"), ())
+
+
+@dataclass(frozen=True)
+class Policy:
+    daily: DailyRules
+    workdays: WorkdayRules
+    kinds: KindRules
+    notify: NotifyRules = field(default_factory=lambda: NotifyRules(
+        None, 24, NOTICE_CODES, time(20, 0), time(21, 30), 30, 60))
+    weekly: WeeklyRules = DEFAULT_WEEKLY
+    monthly: MonthlyRules = DEFAULT_MONTHLY
+    meeting: MeetingRules = DEFAULT_MEETING
+
+
+def _parse_time(t: TableReader, name: str, default: str) -> time:
+    raw = t.get(name, str, default) or default
+    try:
+        hh, mm = raw.split(":")
+        return time(int(hh), int(mm))
+    except ValueError:
+        t.problem(name, f"{raw!r} is not a time of day", 'write it as "HH:MM", e.g. "21:00"')
+        return time.fromisoformat(default)
+
+
+def _dates(t: TableReader, name: str) -> frozenset[date]:
+    out = set()
+    for raw in t.str_list(name):
+        try:
+            out.add(date.fromisoformat(raw))
+        except ValueError:
+            t.problem(name, f"{raw!r} is not a date", 'write dates as "YYYY-MM-DD"')
+    return frozenset(out)
+
+
+def _load_daily(path: Path, problems: list[Problem]) -> DailyRules | None:
+    data = load_toml(path, problems)
+    if data is None:
+        return None
+    file = str(path)
+    root = TableReader(file, data, "", problems)
+    d = root.sub("deadline")
+    deadline = _parse_time(d, "time", "21:00")
+    grace = d.get("grace_minutes", int, 0) or 0
+    backdate = d.get("max_backdate_workdays", int, 3)
+    if grace < 0:
+        d.problem("grace_minutes", "is negative", "use 0 or more minutes")
+    d.finish()
+    s = root.sub("subject")
+    patterns = tuple(p.lower() for p in s.str_list("patterns", ["日报", "工作日报", "daily report"]))
+    if not patterns:
+        s.problem("patterns", "is empty", 'list at least one subject word, e.g. ["日报"]')
+    replies = tuple(p.lower() for p in s.str_list("reply_prefixes", ["re", "回复", "答复"]))
+    forwards = tuple(p.lower() for p in s.str_list("forward_prefixes", ["fw", "fwd", "转发"]))
+    s.finish()
+    ch = root.sub("checks")
+    order = tuple(ch.str_list("order", list(KNOWN_CHECKS)))
+    for name in order:
+        if name not in KNOWN_CHECKS:
+            ch.problem("order", f"names an unknown check {name!r}",
+                       f"use only: {', '.join(KNOWN_CHECKS)}")
+    ch.finish()
+
+    sections: list[Section] = []
+    seen_keys: set[str] = set()
+    seen_names: dict[str, str] = {}
+    for i, raw in enumerate(root.get("sections", list, []) or []):
+        if not isinstance(raw, dict):
+            root.problem(f"sections[{i}]", "must be a table", "write it as [[sections]]")
+            continue
+        t = TableReader(file, raw, f"sections[{i}]", problems)
+        key = t.get("key", str, f"s{i}", required=True) or f"s{i}"
+        heading = t.get("heading", str, "", required=True) or ""
+        aliases = tuple(t.str_list("aliases"))
+        required = bool(t.get("required", bool, False))
+        t.finish()
+        if key in seen_keys:
+            t.problem("key", f"{key!r} is used by two sections", "give each section its own key")
+        seen_keys.add(key)
+        for name in (heading, *aliases):
+            if name in seen_names and seen_names[name] != key:
+                t.problem("aliases", f"{name!r} is also a heading of section {seen_names[name]!r}",
+                          "a heading may belong to one section only")
+            seen_names[name] = key
+        sections.append(Section(key, heading, aliases, required))
+    if not sections:
+        root.problem("sections", "no [[sections]] are defined",
+                     "describe the report's sections (key, heading, aliases, required)")
+
+    metrics: list[Metric] = []
+    m = root.sub("metrics")
+    for name in list(m.data):
+        t = m.sub(name)
+        section = t.get("section", str, "", required=True) or ""
+        if section and section not in seen_keys:
+            t.problem("section", f"{section!r} is not a section key",
+                      f"use one of: {', '.join(sorted(seen_keys))}")
+        pattern_s = t.get("pattern", str, None)
+        pattern = None
+        if pattern_s:
+            try:
+                pattern = re.compile(pattern_s)
+                if pattern.groups != 1:
+                    t.problem("pattern", "must have exactly one (group) around the number",
+                              r'e.g. pattern = "共拜访(\d+)家"')
+            except re.error as exc:
+                t.problem("pattern", f"is not a valid regular expression: {exc}",
+                          "correct the expression")
+        t.finish()
+        metrics.append(Metric(name, section, pattern))
+    root.finish()
+    return DailyRules(deadline, grace, backdate if backdate is not None else 3, patterns,
+                      replies, forwards, order, tuple(sections), tuple(metrics))
+
+
+def _load_workdays(path: Path, problems: list[Problem]) -> WorkdayRules | None:
+    if not path.exists():
+        return WorkdayRules("statutory", True, frozenset(), frozenset())
+    data = load_toml(path, problems)
+    if data is None:
+        return None
+    t = TableReader(str(path), data, "", problems)
+    week = t.get("week", str, "statutory") or "statutory"
+    if week not in WEEKS:
+        t.problem("week", f"is {week!r}", 'use "statutory", "mon-fri" or "mon-sat"')
+    holidays = t.get("statutory_holidays", bool, True)
+    unknown = t.get("unknown_year", str, "") or ""
+    if unknown not in ("", "mon-fri", "mon-sat"):
+        t.problem("unknown_year", f"is {unknown!r}", 'use "" (stop), "mon-fri" or "mon-sat"')
+        unknown = ""
+    rules = WorkdayRules(week, holidays is not False, _dates(t, "days_off"),
+                         _dates(t, "extra_workdays"), unknown)
+    t.finish()
+    return rules
+
+
+_KIND_DEFAULTS = {
+    "weekly": (["周报"], "supervisor", False),
+    "assessment": (["考核表"], "supervisor", True),
+    "indicators": (["考核指标", "指标确认"], "", True),
+}
+
+
+def _load_kinds(path: Path, problems: list[Problem]) -> KindRules | None:
+    data = load_toml(path, problems) if path.exists() else {}
+    if data is None:
+        return None
+    root = TableReader(str(path), data, "", problems)
+    others = []
+    for kind, (patterns, role, attachment) in _KIND_DEFAULTS.items():
+        t = root.sub(kind)
+        role_v = t.get("from_role", str, role)
+        if role_v and role_v not in ("sales", "supervisor", "hr", "management"):
+            t.problem("from_role", f"is {role_v!r}", 'use sales, supervisor, hr, management or ""')
+        others.append(KindRule(kind, tuple(p.lower() for p in t.str_list("patterns", patterns)),
+                               role_v or "", bool(t.get("attachment", bool, attachment))))
+        t.finish()
+    a = root.sub("auto_reply")
+    prefixes = tuple(p.lower() for p in a.str_list("subject_prefixes", ["自动回复", "auto reply",
+                                                                        "out of office"]))
+    senders = tuple(p.lower() for p in a.str_list("senders", ["mailer-daemon", "postmaster"]))
+    a.finish()
+    root.finish()
+    return KindRules(tuple(others), prefixes, senders)
+
+
+def _load_notify(path: Path, problems: list[Problem]) -> NotifyRules | None:
+    data = load_toml(path, problems) if path.exists() else {}
+    if data is None:
+        return None
+    root = TableReader(str(path), data, "", problems)
+    t = root.sub("transition")
+    until_s = t.get("hr_assist_until", str, "") or ""
+    until = None
+    if until_s:
+        try:
+            until = date.fromisoformat(until_s)
+        except ValueError:
+            t.problem("hr_assist_until", f"{until_s!r} is not a date",
+                      'write "YYYY-MM-DD", or "" when HR no longer helps')
+    t.finish()
+    n = root.sub("notices")
+    max_age = n.get("max_age_hours", int, 24)
+    codes = tuple(n.str_list("codes", list(NOTICE_CODES)))
+    for code in codes:
+        if code not in NOTICE_CODES:
+            n.problem("codes", f"{code!r} cannot have a notice",
+                      f"use only: {', '.join(NOTICE_CODES)}")
+    n.finish()
+    s = root.sub("schedule")
+    reminder = _parse_time(s, "reminder", "20:00")
+    close = _parse_time(s, "close_day", "21:30")
+    send_every = s.get("send_every_seconds", int, 30) or 30
+    poll_every = s.get("poll_every_seconds", int, 60) or 60
+    s.finish()
+    root.finish()
+    return NotifyRules(until, max_age if max_age is not None else 24, codes, reminder, close,
+                       send_every, poll_every)
+
+
+def _weekday(t: TableReader, name: str, default: str) -> int:
+    raw = (t.get(name, str, default) or default).lower()
+    if raw not in WEEKDAYS:
+        t.problem(name, f"{raw!r} is not a weekday", f"use one of: {', '.join(WEEKDAYS)}")
+        return WEEKDAYS.index(default)
+    return WEEKDAYS.index(raw)
+
+
+def _day_of_month(t: TableReader, name: str, default: int) -> int:
+    value = t.get(name, int, default) or default
+    if not 1 <= value <= 28:
+        t.problem(name, f"is {value}", "use a day from 1 to 28 (every month has it)")
+        return default
+    return value
+
+
+def _load_weekly(path: Path, problems: list[Problem]) -> WeeklyRules | None:
+    data = load_toml(path, problems) if path.exists() else {}
+    if data is None:
+        return None
+    root = TableReader(str(path), data, "", problems)
+    d, r, h = root.sub("draft"), root.sub("report"), root.sub("hr")
+    to = r.get("to", str, "management")
+    if to != "management":
+        r.problem("to", f"is {to!r}", 'only "management" ([company] management) is supported')
+    rules = WeeklyRules(
+        _weekday(d, "weekday", "friday"), _parse_time(d, "time", "18:00"),
+        d.get("repeat_highlight_days", int, 3) or 3,
+        _weekday(r, "due_weekday", "monday"), _parse_time(r, "due_time", "10:00"),
+        _weekday(r, "reminder_weekday", "monday"), _parse_time(r, "reminder_time", "08:30"),
+        _parse_time(r, "close_time", "10:30"),
+        _weekday(h, "weekday", "monday"), _parse_time(h, "time", "09:00"))
+    for t in (d, r, h, root):
+        t.finish()
+    return rules
+
+
+def _load_monthly(path: Path, problems: list[Problem]) -> MonthlyRules | None:
+    data = load_toml(path, problems) if path.exists() else {}
+    if data is None:
+        return None
+    root = TableReader(str(path), data, "", problems)
+    i, a, h = root.sub("indicators"), root.sub("assessment"), root.sub("hr")
+    rules = MonthlyRules(
+        _day_of_month(i, "due_day", 10), _parse_time(i, "due_time", "18:00"),
+        _parse_time(a, "reminder_time", "10:00"), _day_of_month(a, "due_day", 3),
+        _parse_time(a, "due_time", "18:00"), _parse_time(a, "close_time", "18:30"),
+        _parse_time(h, "time", "09:00"))
+    for t in (i, a, h, root):
+        t.finish()
+    return rules
+
+
+def _load_meeting(path: Path, problems: list[Problem]) -> MeetingRules | None:
+    data = load_toml(path, problems) if path.exists() else {}
+    if data is None:
+        return None
+    t = TableReader(str(path), data, "", problems)
+    roles = tuple(t.str_list("to_roles", ["sales", "supervisor", "management", "hr"]))
+    for role in roles:
+        if role not in ("sales", "supervisor", "management", "hr"):
+            t.problem("to_roles", f"{role!r} is not a role", "use sales, supervisor, management, hr")
+    rules = MeetingRules(_weekday(t, "weekday", "saturday"), _parse_time(t, "time", "09:00"),
+                         t.get("place", str, "") or "", _weekday(t, "send_weekday", "friday"),
+                         _parse_time(t, "send_time", "17:00"), roles, tuple(t.str_list("rules")))
+    t.finish()
+    return rules
+
+
+def load_policy(rules_dir: Path) -> Policy:
+    problems: list[Problem] = []
+    if not rules_dir.is_dir():
+        problems.append(Problem(str(rules_dir), "(folder)", "does not exist",
+                                "point [company] rules at the folder of policy files, or run "
+                                "`mailflow init` to write one"))
+        raise_if(problems)
+    daily = _load_daily(rules_dir / "daily.toml", problems)
+    workdays = _load_workdays(rules_dir / "workdays.toml", problems)
+    kinds = _load_kinds(rules_dir / "kinds.toml", problems)
+    notify = _load_notify(rules_dir / "notify.toml", problems)
+    weekly = _load_weekly(rules_dir / "weekly.toml", problems)
+    monthly = _load_monthly(rules_dir / "monthly.toml", problems)
+    meeting = _load_meeting(rules_dir / "meeting.toml", problems)
+    raise_if(problems)
+    assert daily is not None and workdays is not None and kinds is not None and notify
+    assert weekly is not None and monthly is not None and meeting is not None
+    if notify.close_day_at <= daily.deadline:
+        problems.append(Problem(str(rules_dir / "notify.toml"), "schedule.close_day",
+                                f"{notify.close_day_at:%H:%M} is not after the deadline "
+                                f"{daily.deadline:%H:%M}", "close the day after the deadline"))
+        raise_if(problems)
+    return Policy(daily, workdays, kinds, notify, weekly, monthly, meeting)

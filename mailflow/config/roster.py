@@ -1,0 +1,166 @@
+"""The roster HR keeps as CSV, with effective dates: who was who on a given day."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ..errors import ConfigError, Problem
+
+HEADER = ("email", "name", "role", "region", "supervisor", "start_date", "end_date", "probation")
+ROLES = ("sales", "supervisor", "hr", "management")
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str
+    role: str
+    region: str
+    supervisor: str
+    start: date | None
+    end: date | None
+    probation: bool
+
+    def active_on(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+
+class Roster:
+    """All roster rows; a person may have several rows for successive periods."""
+
+    def __init__(self, people: list[Person]) -> None:
+        self.people = people
+        self._by_email: dict[str, list[Person]] = {}
+        for p in people:
+            self._by_email.setdefault(p.email, []).append(p)
+
+    def person(self, email: str, day: date) -> Person | None:
+        """The row in force for this address on that day."""
+        for p in self._by_email.get(email.lower(), ()):
+            if p.active_on(day):
+                return p
+        return None
+
+    def known(self, email: str) -> bool:
+        return email.lower() in self._by_email
+
+    def names(self) -> dict[str, set[str]]:
+        """Display name → the addresses that carry it on the roster."""
+        out: dict[str, set[str]] = {}
+        for p in self.people:
+            if p.name:
+                out.setdefault(p.name, set()).add(p.email)
+        return out
+
+    def on(self, day: date, role: str | None = None) -> list[Person]:
+        return [p for p in self.people if p.active_on(day) and (role is None or p.role == role)]
+
+    def emails_with_role(self, role: str) -> set[str]:
+        return {p.email for p in self.people if p.role == role}
+
+
+def _date(value: str, file: str, line: int, column: str, problems: list[Problem]) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.append(Problem(file, f"line {line}, {column}", f"{value!r} is not a date",
+                                "write dates as YYYY-MM-DD, or leave the cell empty"))
+        return None
+
+
+def load_roster(path: Path) -> Roster:
+    problems: list[Problem] = []
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError([Problem(file, "(file)", "does not exist",
+                                   "create the roster CSV with the header "
+                                   + ",".join(HEADER) + " or fix [company] roster")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(file, "(encoding)", "is not UTF-8",
+                                   "save it as CSV UTF-8 (Excel: 另存为 → CSV UTF-8)")]) from None
+    reader = csv.reader(text.splitlines())
+    rows = list(reader)
+    if not rows or tuple(h.strip().lower() for h in rows[0]) != HEADER:
+        raise ConfigError([Problem(file, "line 1", f"header is {rows[0] if rows else 'missing'}",
+                                   "the first line must be exactly " + ",".join(HEADER))])
+    people: list[Person] = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(HEADER):
+            problems.append(Problem(file, f"line {n}", f"has {len(row)} cells, not {len(HEADER)}",
+                                    "give every row all eight columns (empty cells allowed)"))
+            continue
+        cells = dict(zip(HEADER, (c.strip() for c in row)))
+        email = cells["email"].lower()
+        if email.count("@") != 1 or " " in email:
+            problems.append(Problem(file, f"line {n}, email", f"{cells['email']!r} is not an address",
+                                    "write one plain address, e.g. zhang.san@example.com"))
+        role = cells["role"].lower()
+        if role not in ROLES:
+            problems.append(Problem(file, f"line {n}, role", f"{cells['role']!r} is not a role",
+                                    f"use one of: {', '.join(ROLES)}"))
+        probation = cells["probation"].lower()
+        if probation not in ("", "yes", "no"):
+            problems.append(Problem(file, f"line {n}, probation", f"{cells['probation']!r}",
+                                    "write yes or no"))
+        start = _date(cells["start_date"], file, n, "start_date", problems)
+        end = _date(cells["end_date"], file, n, "end_date", problems)
+        if start and end and end < start:
+            problems.append(Problem(file, f"line {n}, end_date", f"{end} is before {start}",
+                                    "correct the dates: end_date is the last day in this role"))
+        people.append(Person(email, cells["name"], role, cells["region"],
+                             cells["supervisor"].lower(), start, end, probation == "yes"))
+    problems.extend(_cross_check(people, file, rows))
+    if problems:
+        raise ConfigError(problems)
+    return Roster(people)
+
+
+def _overlap(a: Person, b: Person) -> bool:
+    a_start, b_start = a.start or date.min, b.start or date.min
+    a_end, b_end = a.end or date.max, b.end or date.max
+    return a_start <= b_end and b_start <= a_end
+
+
+def _cross_check(people: list[Person], file: str, rows: list[list[str]]) -> list[Problem]:
+    problems: list[Problem] = []
+    line_of = {id(p): n for n, p in enumerate(people, start=2)}
+    by_email: dict[str, list[Person]] = {}
+    for p in people:
+        by_email.setdefault(p.email, []).append(p)
+    for email, rows_of in by_email.items():
+        for i, a in enumerate(rows_of):
+            for b in rows_of[i + 1:]:
+                if _overlap(a, b):
+                    problems.append(Problem(
+                        file, f"line {line_of[id(b)]}, email",
+                        f"{email} appears twice for overlapping dates (also line {line_of[id(a)]})",
+                        "keep one row per person and period: end the old row (end_date) the day "
+                        "before the new one starts"))
+    for p in people:
+        if p.role != "sales":
+            continue
+        line = line_of[id(p)]
+        if not p.supervisor:
+            problems.append(Problem(file, f"line {line}, supervisor", f"{p.email} has no supervisor",
+                                    "write the address of the regional supervisor"))
+            continue
+        sups = [s for s in by_email.get(p.supervisor, []) if s.role == "supervisor"]
+        if not sups:
+            problems.append(Problem(file, f"line {line}, supervisor",
+                                    f"{p.supervisor} is not a supervisor on the roster",
+                                    "add the supervisor (role supervisor) or correct the address"))
+        elif p.start and not any(s.active_on(p.start) for s in sups):
+            problems.append(Problem(file, f"line {line}, supervisor",
+                                    f"{p.supervisor} is not on the roster on {p.start}",
+                                    "check the supervisor's start_date/end_date"))
+    return problems

@@ -1,0 +1,1 @@
+"""Calendar and clock questions: workdays, periods, and when each thing is due."""

@@ -1,0 +1,1 @@
+"""Which mail to write, for whom, with what context; templates rendered and queued."""

@@ -1,0 +1,188 @@
+"""HR's compliance mails: weekly and monthly, per region and person, with the trend
+against the previous period, the mail HR should look at, and the raw data attached."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from . import sheets
+from ..app import App
+from .notify import Queued, name_of, queue_mail, renderer_for
+from ..delivery.outbox import exists
+from ..dates.periods import month_end, month_label, prev_month, week_label
+from ..records.stats import (PersonPeriod, person_periods, record_start, unreadable_and_suspect,
+                    weekly_reports)
+from ..store.models import Report, Violation
+
+
+def _rate(on_time: int, due: int) -> float | None:
+    return on_time / due if due else None
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _region_rows(app: App, periods: list[PersonPeriod]) -> list[dict[str, Any]]:
+    by_region: dict[str, list[PersonPeriod]] = {}
+    for pp in periods:
+        by_region.setdefault(pp.person.region or "—", []).append(pp)
+    rows = []
+    for region, pps in sorted(by_region.items()):
+        due = sum(p.due for p in pps)
+        on_time = sum(p.count("on_time") for p in pps)
+        late = sum(p.count("late") for p in pps)
+        rows.append({"region": region, "headcount": len(pps), "due": due,
+                     "received": on_time + late, "on_time": on_time, "late": late,
+                     "missing": sum(p.count("missing") for p in pps),
+                     "breaks": sum(sum(p.breaks.values()) for p in pps),
+                     "rate": _pct(_rate(on_time, due)), "_rate": _rate(on_time, due)})
+    return rows
+
+
+def _weeks_in(start: date, end: date) -> list[date]:
+    monday = start - timedelta(days=start.weekday())
+    if monday < start:
+        monday += timedelta(days=7)
+    out = []
+    while monday + timedelta(days=6) <= end + timedelta(days=3):
+        out.append(monday)
+        monday += timedelta(days=7)
+    return out
+
+
+def _forms(app: App, first: date) -> dict[str, list[str]]:
+    """Who has handed in the month's forms, and who has not (so far)."""
+    with app.read() as session:
+        handed = set(session.execute(select(Report.email, Report.kind).where(
+            Report.report_date == first, Report.kind.in_(["assessment", "indicators"]))))
+    last = month_end(first)
+    sales = {p.email: p for d in app.workdays.workdays_between(first, last)
+             for p in app.roster.on(d, "sales")}
+    sups = {p.email: p for d in app.workdays.workdays_between(first, last)
+            for p in app.roster.on(d, "supervisor")}
+    return {
+        "assessment_missing": sorted(f"{p.region} {p.name}" for e, p in sups.items()
+                                     if (e, "assessment") not in handed),
+        "indicators_missing": sorted(f"{p.region} {p.name}" for e, p in sales.items()
+                                     if (e, "indicators") not in handed),
+    }
+
+
+def compliance_context(app: App, kind: str, start: date, end: date, prev_start: date,
+                       prev_end: date, label: str) -> tuple[dict[str, Any], list[list[Any]]]:
+    periods = person_periods(app, start, end)
+    before = person_periods(app, prev_start, prev_end)
+    regions = _region_rows(app, periods)
+    prev_rates = {r["region"]: r["_rate"] for r in _region_rows(app, before)}
+    for r in regions:
+        was = prev_rates.get(r["region"])
+        r["trend"] = "—" if was is None or r["_rate"] is None else \
+            f"{(r['_rate'] - was) * 100:+.0f} 个百分点"
+    weekly = []
+    first_closed = record_start(app)
+    for monday in _weeks_in(start, end):
+        if first_closed is None or monday + timedelta(days=6) < first_closed:
+            continue  # a week before mailflow kept the record
+        for state in weekly_reports(app, monday):
+            weekly.append({"week": week_label(monday), "region": state.supervisor.region,
+                           "name": state.supervisor.name,
+                           "status": renderer_for(app).label(state.status)
+                           if state.status != "not_due" else "未到期"})
+    worst = sorted(periods, key=lambda p: -(p.count("late") + p.count("missing")
+                                            + sum(p.breaks.values())))
+    top = [{"name": p.person.name, "region": p.person.region, "late": p.count("late"),
+            "missing": p.count("missing"), "breaks": sum(p.breaks.values())}
+           for p in worst[:5] if p.count("late") + p.count("missing") + sum(p.breaks.values())]
+    due = sum(r["due"] for r in regions)
+    on_time = sum(r["on_time"] for r in regions)
+    prev_due = sum(p.due for p in before)
+    prev_on = sum(p.count("on_time") for p in before)
+    now_rate, was_rate = _rate(on_time, due), _rate(prev_on, prev_due)
+    context = {
+        "kind": kind, "period_name": "周" if kind == "weekly" else "月", "label": label,
+        "start": start.isoformat(), "end": end.isoformat(), "regions": regions,
+        "total": {"due": due, "on_time": on_time, "rate": _pct(now_rate),
+                  "trend": "—" if now_rate is None or was_rate is None
+                  else f"{(now_rate - was_rate) * 100:+.0f} 个百分点",
+                  "late": sum(r["late"] for r in regions),
+                  "missing": sum(r["missing"] for r in regions),
+                  "breaks": sum(r["breaks"] for r in regions)},
+        "weekly": weekly, "top": top, "attention": unreadable_and_suspect(app, start, end),
+        "forms": _forms(app, start) if kind == "monthly" else None,
+    }
+    raw = _raw_rows(app, periods, start, end)
+    return context, raw
+
+
+def _raw_rows(app: App, periods: list[PersonPeriod], start: date, end: date) -> list[list[Any]]:
+    with app.read() as session:
+        codes: dict[tuple[str, date], set[str]] = {}
+        for email, day, code in session.execute(select(Violation.email, Violation.date,
+                                                       Violation.code).where(
+                Violation.date >= start, Violation.date <= end)):
+            codes.setdefault((email, day), set()).add(code)
+    rows = []
+    for pp in periods:
+        for day, status in sorted(pp.days.items()):
+            rows.append([pp.person.region, pp.person.name, pp.person.email, day.isoformat(),
+                         status, pp.times.get(day, ""),
+                         " ".join(sorted(codes.get((pp.person.email, day), set())))])
+    return rows
+
+
+RAW_HEADER = ["区域", "姓名", "邮箱", "日期", "状态", "首次提交", "违规"]
+
+
+def _queue_compliance(app: App, kind: str, start: date, end: date, prev_start: date,
+                      prev_end: date, label: str) -> Queued:
+    key = f"hr_{kind}|{label}"
+    with app.read() as session:
+        if exists(session, key):
+            return Queued(0, 1)
+    context, raw = compliance_context(app, kind, start, end, prev_start, prev_end, label)
+    to = [(name_of(app, a, start), a) for a in app.settings.company.hr]
+    region_sheet = [[r["region"], r["headcount"], r["due"], r["received"], r["on_time"],
+                     r["late"], r["missing"], r["breaks"], r["rate"], r["trend"]]
+                    for r in context["regions"]]
+    book = sheets.workbook([
+        ("区域", ["区域", "人数", "应交", "已交", "按时", "迟交", "未交", "违规", "按时率", "趋势"],
+         region_sheet),
+        ("明细", RAW_HEADER, raw),
+    ])
+    attachments = ((f"日报合规-{label}.xlsx", sheets.XLSX, book),
+                   (f"日报合规-{label}.csv", "text/csv", sheets.csv_bytes(RAW_HEADER, raw)))
+    with app.db.begin() as session:
+        added = queue_mail(session, app, key=key, kind="compliance", period=label, to=to, cc=[],
+                           context=context, renderer=renderer_for(app), attachments=attachments)
+    return Queued(int(added), int(not added))
+
+
+def queue_hr_weekly(app: App, monday: date) -> Queued:
+    return _queue_compliance(app, "weekly", monday, monday + timedelta(days=6),
+                             monday - timedelta(days=7), monday - timedelta(days=1),
+                             week_label(monday))
+
+
+def queue_hr_monthly(app: App, first: date) -> Queued:
+    before = prev_month(first)
+    return _queue_compliance(app, "monthly", first, month_end(first), before, month_end(before),
+                             month_label(first))
+
+
+def sample_context() -> dict[str, Any]:
+    region = {"region": "华东", "headcount": 4, "due": 20, "received": 19, "on_time": 18,
+              "late": 1, "missing": 1, "breaks": 2, "rate": "90%", "trend": "+5 个百分点"}
+    return {"kind": "monthly", "period_name": "月", "label": "2026-11", "start": "2026-11-01",
+            "end": "2026-11-30", "regions": [region],
+            "total": {"due": 20, "on_time": 18, "rate": "90%", "trend": "+5 个百分点", "late": 1,
+                      "missing": 1, "breaks": 2},
+            "weekly": [{"week": "2026-W48", "region": "华东", "name": "钱主管", "status": "按时"}],
+            "top": [{"name": "张三", "region": "华东", "late": 1, "missing": 1, "breaks": 2}],
+            "attention": {"unparsed": ["11-26 20:00 hr: no From header"],
+                          "unknown_sender": ["2026-11-26 x@y.example: x@y.example"],
+                          "spoof_suspected": []},
+            "forms": {"assessment_missing": ["华东 钱主管"], "indicators_missing": ["华东 张三"]}}

@@ -1,0 +1,44 @@
+"""The Saturday meeting notice, with its three rules; not sent for a statutory holiday."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from ..app import App
+from .notify import Queued, queue_mail, renderer_for, weekday_label
+
+
+def meeting_day(app: App, send_day: date) -> date:
+    """The meeting a notice sent on `send_day` announces: the next meeting weekday."""
+    ahead = (app.policy.meeting.weekday - send_day.weekday()) % 7
+    return send_day + timedelta(days=ahead or 7)
+
+
+def queue_meeting_notice(app: App, day: date) -> Queued:
+    rules = app.policy.meeting
+    if app.workdays.is_holiday(day):
+        return Queued(0, 0, f"{day} falls in a statutory holiday: no meeting, no notice")
+    people = {}
+    for role in rules.to_roles:
+        for p in app.roster.on(day, role):
+            people.setdefault(p.email, p)
+    context = {"date": day.isoformat(), "weekday": weekday_label(day),
+               "time": f"{rules.at:%H:%M}", "place": rules.place, "rules": list(rules.rules)}
+    renderer = renderer_for(app)
+    added = existing = 0
+    with app.db.begin() as session:
+        for email, person in sorted(people.items()):
+            if queue_mail(session, app, key=f"meeting|{email}|{day}", kind="meeting",
+                          period=day.isoformat(), to=[(person.name, email)], cc=[],
+                          context={**context, "name": person.name}, renderer=renderer):
+                added += 1
+            else:
+                existing += 1
+    return Queued(added, existing)
+
+
+def sample_context() -> dict[str, Any]:
+    return {"name": "张三", "date": "2026-11-28", "weekday": "周六", "time": "09:00",
+            "place": "公司三楼会议室", "rules": ["一律穿公司工作服；", "会议期间手机调成振动或静音；",
+                                         "会议期间不要吸烟，请于中场休息时吸烟。"]}

@@ -1,0 +1,282 @@
+"""What mail to write, to whom, for which period: reminders, rule-break notices and the
+supervisors' daily-clearing (日清) digests. Everything is queued in the outbox; nothing
+here talks SMTP. Each mail's dedupe key makes queuing it again a no-op."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import compose
+from ..delivery import outbox
+from ..app import App
+from ..judging.checks.deadline import deadline_for
+from ..records.days import PersonDay, day_status
+from ..errors import UserError
+from .render import Renderer
+from ..config.roster import Person
+from ..store.models import Mail, Report, Violation
+
+WEEKDAYS = "一二三四五六日"
+COLOURS = {"on_time": "#dafbe1", "late": "#fff8c5", "missing": "#ffebe9", "not_due": "#f6f8fa",
+           "pending": "#ddf4ff"}
+
+
+@dataclass(frozen=True)
+class Queued:
+    added: int
+    existing: int
+    note: str = ""
+
+
+def weekday_label(day: date) -> str:
+    return "周" + WEEKDAYS[day.weekday()]
+
+
+def common(app: App) -> dict[str, Any]:
+    hr = app.settings.company.hr[0] if app.settings.company.hr else ""
+    return {"company": app.settings.company.name, "hr": hr, "title": ""}
+
+
+def name_of(app: App, email: str, day: date) -> str:
+    person = app.roster.person(email, day)
+    return person.name if person else email
+
+
+def sender(app: App) -> str:
+    """The From of every mail mailflow writes; a clear error when there is no [smtp]."""
+    if app.settings.smtp is None:
+        raise UserError(f"{app.settings.path}: there is no [smtp] section; mailflow needs its "
+                        "sender address to write mail (add [smtp] with sender = …)")
+    return app.settings.smtp.sender
+
+
+def queue_mail(session: Session, app: App, *, key: str, kind: str, period: str,
+               to: list[tuple[str, str]], cc: list[tuple[str, str]], context: dict[str, Any],
+               renderer: Renderer, attachments: tuple[compose.Attachment, ...] = ()) -> bool:
+    """Render, build and queue one mail unless its key is queued already."""
+    if outbox.exists(session, key):
+        return False
+    return outbox.queue_many(session, [outgoing(app, key=key, kind=kind, period=period, to=to,
+                                                cc=cc, context=context, renderer=renderer,
+                                                attachments=attachments)], app.now()) == 1
+
+
+def outgoing(app: App, *, key: str, kind: str, period: str, to: list[tuple[str, str]],
+             cc: list[tuple[str, str]], context: dict[str, Any], renderer: Renderer,
+             attachments: tuple[compose.Attachment, ...] = ()) -> outbox.Outgoing:
+    """Render and build one mail, ready to queue."""
+    rendered = renderer.render(kind, {**common(app), **context, "title": kind})
+    mid = compose.message_id(key, sender(app))
+    raw = compose.build(sender=sender(app), to=to, cc=cc, rendered=rendered, msg_id=mid,
+                        date=app.now(), reply_to=common(app)["hr"], attachments=attachments)
+    return outbox.Outgoing(key, kind, period, to, cc, rendered.subject, mid, raw)
+
+
+def renderer_for(app: App) -> Renderer:
+    """One renderer per templates folder for the process: a notice per judged mail must
+    not recompile the templates and reread problems.toml each time."""
+    return _renderer(app.settings.company.templates)
+
+
+@lru_cache(maxsize=8)
+def _renderer(folder: Path) -> Renderer:
+    return Renderer(folder)
+
+
+# -- reminders -------------------------------------------------------------------------
+
+def queue_reminders(app: App, day: date) -> Queued:
+    """A reminder to each salesperson with no report for `day`, before its deadline."""
+    if not app.workdays.is_workday(day):
+        return Queued(0, 0, f"{day} is not a workday: no reminders")
+    ctx = app.context()
+    due = deadline_for(day, ctx)
+    now = app.now()
+    if now >= due:
+        return Queued(0, 0, f"the deadline of {day} ({due.astimezone(app.tz):%H:%M}) has "
+                            "passed: a reminder now would come too late, none queued")
+    renderer = renderer_for(app)
+    with app.db.begin() as session:
+        reported = set(session.scalars(select(Report.email).where(
+            Report.report_date == day, Report.kind == "daily")))
+        # One read of what is queued and one insert for all: a reminder per salesperson
+        # of a large company is thousands of mails at 20:00.
+        queued = outbox.keys_for(session, "reminder", day.isoformat())
+        mails = []
+        for person in app.roster.on(day, "sales"):
+            key = f"reminder|{person.email}|{day}"
+            if person.email in reported or key in queued:
+                continue
+            context = {"name": person.name, "date": day.isoformat(), "weekday": weekday_label(day),
+                       "deadline": f"{due.astimezone(app.tz):%H:%M}",
+                       "now_time": f"{now.astimezone(app.tz):%H:%M}",
+                       "supervisor": person.supervisor,
+                       "supervisor_name": name_of(app, person.supervisor, day)}
+            mails.append(outgoing(app, key=key, kind="reminder", period=day.isoformat(),
+                                  to=[(person.name, person.email)], cc=[], context=context,
+                                  renderer=renderer))
+        added = outbox.queue_many(session, mails, now)
+    return Queued(added, len(queued) + len(mails) - added)
+
+
+# -- rule-break notices ----------------------------------------------------------------
+
+def queue_notice(session: Session, app: App, mail: Mail) -> bool:
+    """One notice per report that broke a copy or format rule (never for `late` alone)."""
+    rules = app.policy.notify
+    if app.now() - mail.received_at > timedelta(hours=rules.notice_max_age_hours):
+        return False
+    report = session.scalars(select(Report).where(Report.mail_id == mail.id)).first()
+    if report is None or report.kind != "daily":
+        return False
+    person = app.roster.person(report.email, report.report_date)
+    if person is None or person.role != "sales":
+        return False
+    found = list(session.scalars(select(Violation).where(
+        Violation.mail_id == mail.id, Violation.code.in_(rules.notice_codes))
+        .order_by(Violation.id)))
+    if not found:
+        return False
+    renderer = renderer_for(app)
+    hr = common(app)["hr"]
+    base = {"name": person.name, "supervisor": person.supervisor, "hr": hr,
+            "supervisor_name": name_of(app, person.supervisor, report.report_date),
+            "today": mail.received_at.astimezone(app.tz).date().isoformat()}
+    problems = []
+    for v in found:
+        variant = None
+        if v.code == "hr_not_cc":
+            variant = "in_to" if set(mail.to_addrs or []) & app.context().hr else "missing"
+        problems.append(renderer.problem_text(v.code, variant, {**base, "detail": v.detail}))
+    context = {**base, "subject": report.subject, "report_date": report.report_date.isoformat(),
+               "received": f"{mail.received_at.astimezone(app.tz):%m-%d %H:%M}",
+               "problems": problems}
+    return queue_mail(session, app, key=f"notice|{mail.id}", kind="notice",
+                  period=report.report_date.isoformat(), to=[(person.name, person.email)], cc=[],
+                  context=context, renderer=renderer)
+
+
+# -- daily-clearing digests ------------------------------------------------------------
+
+def money(value: float | int) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
+                   statuses: dict[str, PersonDay]) -> dict[str, Any]:
+    renderer = renderer_for(app)
+    with app.read() as session:
+        latest: dict[str, Report] = {}
+        for r in session.scalars(select(Report).where(
+                Report.report_date == day, Report.kind == "daily",
+                Report.email.in_([p.email for p in team])).order_by(Report.received_at, Report.id)):
+            latest[r.email] = r
+        details = {(v.email, v.code): v.detail for v in session.scalars(select(Violation).where(
+            Violation.date == day, Violation.email.in_([p.email for p in team])))}
+    people, issues = [], []
+    totals = {"visits": 0.0, "sales": 0.0, "collections": 0.0}
+    counts = {"due": 0, "reported": 0, "late": 0, "missing": 0, "breaks": 0}
+    for person in team:
+        st = statuses[person.email]
+        report = latest.get(person.email)
+        metrics = dict(report.metrics) if report else {}
+        for k in totals:
+            totals[k] += float(metrics.get(k, 0) or 0)
+        breaks = [renderer.label(c, details.get((person.email, c), "")) for c in st.violations
+                  if c not in ("late", "missing")]
+        counts["due"] += st.status != "not_due"
+        counts["reported"] += st.status in ("on_time", "late")
+        counts["late"] += st.status == "late"
+        counts["missing"] += st.status == "missing"
+        counts["breaks"] += bool(breaks)
+        people.append({
+            "name": person.name, "probation": person.probation,
+            "status_text": renderer.label(st.status), "colour": COLOURS[st.status],
+            "time": f"{st.received_at.astimezone(app.tz):%H:%M}" if st.received_at else "",
+            "breaks": breaks,
+            "metrics": {k: money(metrics.get(k, 0) or 0) for k in totals} if report else None,
+        })
+        if report and report.fields.get("issues", "").strip() not in ("", "无"):
+            issues.append({"name": person.name, "text": report.fields["issues"].strip()})
+    due = deadline_for(day, app.context())
+    return {"supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,
+            "date": day.isoformat(), "weekday": weekday_label(day),
+            "deadline": f"{due.astimezone(app.tz):%H:%M}", "people": people, "issues": issues,
+            "counts": counts, "totals": {k: money(v) for k, v in totals.items()}}
+
+
+def teams(app: App, day: date) -> list[tuple[Person, list[Person]]]:
+    by_sup: dict[str, list[Person]] = {}
+    for person in app.roster.on(day, "sales"):
+        by_sup.setdefault(person.supervisor, []).append(person)
+    out = []
+    for email, team in sorted(by_sup.items()):
+        sup = app.roster.person(email, day)
+        if sup is not None:
+            out.append((sup, sorted(team, key=lambda p: p.email)))
+    return out
+
+
+def queue_digests(app: App, day: date) -> Queued:
+    """One digest per supervisor per workday, also when everyone reported."""
+    if not app.workdays.is_workday(day):
+        return Queued(0, 0, f"{day} is not a workday: no digests")
+    until = app.policy.notify.hr_assist_until
+    hr = [(name_of(app, a, day), a) for a in app.settings.company.hr] \
+        if until is not None and day <= until else []
+    renderer = renderer_for(app)
+    added = existing = 0
+    statuses = {p.email: p for p in day_status(app, day)}
+    for sup, team in teams(app, day):
+        key = f"digest|{sup.email}|{day}"
+        with app.read() as session:
+            if outbox.exists(session, key):
+                existing += 1
+                continue
+        # Built from a read of the day, then queued in its own write: readers never wait.
+        context = digest_context(app, day, sup, team, statuses)
+        with app.db.begin() as session:
+            if queue_mail(session, app, key=key, kind="digest", period=day.isoformat(),
+                      to=[(sup.name, sup.email)], cc=hr, context=context, renderer=renderer):
+                added += 1
+            else:
+                existing += 1
+    return Queued(added, existing)
+
+
+def sample_contexts() -> dict[str, dict[str, Any]]:
+    """Sample data for every template, for check-config."""
+    common = {"company": "示例销售有限公司", "hr": "hr@example.com", "title": "sample"}
+    problem = {"what": "抄送（Cc）里没有人事。", "fix": "重新发送并抄送人事。"}
+    person = {"name": "张三", "status_text": "按时", "colour": COLOURS["on_time"], "time": "20:05",
+              "breaks": ["人事未抄送"], "probation": True,
+              "metrics": {"visits": "3", "sales": "12,000", "collections": "0"}}
+    from . import compliance, meeting, monthly, weekly
+
+    return {
+        "weekly_draft": {**common, **weekly.sample_context()},
+        "weekly_reminder": {**common, "supervisor_name": "钱主管", "week": "2026-W48",
+                            "start": "2026-11-23", "end": "2026-11-29", "due": "11-30 10:00",
+                            "management": "gm@example.com", "hr_list": "hr@example.com"},
+        "compliance": {**common, **compliance.sample_context()},
+        "month_end": {**common, **monthly.sample_context()},
+        "meeting": {**common, **meeting.sample_context()},
+        "reminder": {**common, "name": "张三", "date": "2026-11-26", "weekday": "周四",
+                     "deadline": "21:00", "now_time": "20:00", "supervisor": "qian@example.com",
+                     "supervisor_name": "钱主管"},
+        "notice": {**common, "name": "张三", "subject": "日报 <11-26>", "report_date": "2026-11-26",
+                   "received": "11-26 20:05", "problems": [problem], "supervisor": "q@example.com",
+                   "supervisor_name": "钱主管", "today": "2026-11-26"},
+        "digest": {**common, "supervisor_name": "钱主管", "region": "华东", "date": "2026-11-26",
+                   "weekday": "周四", "deadline": "21:00", "people": [person],
+                   "issues": [{"name": "张三", "text": "需要样品"}],
+                   "counts": {"due": 1, "reported": 1, "late": 0, "missing": 0, "breaks": 1},
+                   "totals": {"visits": "3", "sales": "12,000", "collections": "0"}},
+    }

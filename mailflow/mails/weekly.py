@@ -1,0 +1,196 @@
+"""The week: each supervisor's draft 销售区域周报, the reminder for their own weekly report,
+and closing the week (weekly_late, weekly_missing)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from . import sheets
+from ..app import App
+from ..errors import UserError
+from ..delivery.outbox import exists
+from .notify import COLOURS, Queued, money, queue_mail, renderer_for, teams, weekday_label
+from ..dates.periods import week_label, weekly_due
+from ..records.stats import PersonPeriod, person_periods, repeated, weekly_reports
+from ..store import queries
+
+METRICS = (("visits", "拜访"), ("sales", "销售额"), ("collections", "回款"))
+ITEM_NAMES = {"issues": "问题与需求", "competitors": "竞品信息"}
+
+
+def _change(now: float, before: float) -> str:
+    if before == 0:
+        return "—" if now == 0 else "新增"
+    pct = (now - before) / before * 100
+    return f"{pct:+.0f}%"
+
+
+def draft_context(app: App, monday: date, sup: Any, team: list[Any]) -> tuple[dict[str, Any],
+                                                                                bytes]:
+    """The draft's content for one region, and the same as an .xlsx workbook."""
+    renderer = renderer_for(app)
+    end = monday + timedelta(days=6)
+    workdays = app.workdays.workdays_between(monday, end)
+    this = person_periods(app, monday, end, team)
+    before = {pp.person.email: pp for pp in person_periods(app, monday - timedelta(days=7),
+                                                           monday - timedelta(days=1), team)}
+    highlight_days = app.policy.weekly.repeat_highlight_days
+    grid, totals, items, plans = [], [], [], []
+    region_now = {k: 0.0 for k, _ in METRICS}
+    region_before = {k: 0.0 for k, _ in METRICS}
+    for pp in this:
+        prev = before.get(pp.person.email) or PersonPeriod(pp.person)
+        grid.append({"name": pp.person.name, "probation": pp.person.probation,
+                     "cells": [{"text": renderer.label(pp.days.get(d, "not_due")),
+                                "colour": COLOURS[pp.days.get(d, "not_due")],
+                                "time": pp.times.get(d, "")} for d in workdays]})
+        row = {"name": pp.person.name}
+        for key, _ in METRICS:
+            now_v, before_v = pp.metrics.get(key, 0.0), prev.metrics.get(key, 0.0)
+            region_now[key] += now_v
+            region_before[key] += before_v
+            row[key] = money(now_v)
+            row[f"{key}_change"] = _change(now_v, before_v)
+        totals.append(row)
+        hot = repeated(pp.items, highlight_days)
+        for kind, day, text, msgid in pp.items:
+            items.append({"kind": ITEM_NAMES[kind], "name": pp.person.name, "date": day.isoformat(),
+                          "text": text, "message_id": msgid,
+                          "repeated": text.strip("。. ") in hot})
+        plans.append({"name": pp.person.name, "plan": pp.plan or "（本周没有明日计划）"})
+    region = {k: money(v) for k, v in region_now.items()}
+    region.update({f"{k}_change": _change(region_now[k], region_before[k]) for k in region_now})
+    rules = app.policy.weekly
+    due = weekly_due(monday, rules.due_weekday, rules.due_at, app.tz)
+    context = {
+        "supervisor_name": sup.name, "region": sup.region or team[0].region,
+        "week": week_label(monday), "start": monday.isoformat(), "end": end.isoformat(),
+        "days": [{"date": f"{d:%m-%d}", "weekday": weekday_label(d)} for d in workdays],
+        "grid": grid, "totals": totals, "region_totals": region,
+        "items": sorted(items, key=lambda i: (i["kind"], i["date"], i["name"])),
+        "plans": plans, "due": f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}",
+        "management": ", ".join(app.settings.company.management),
+        "hr_list": ", ".join(app.settings.company.hr), "highlight_days": highlight_days,
+    }
+    book = sheets.workbook([
+        ("提交情况", ["姓名", *[f"{d:%m-%d} {weekday_label(d)}" for d in workdays]],
+         [[g["name"], *[c["text"] + (f" {c['time']}" if c["time"] else "") for c in g["cells"]]]
+          for g in grid]),
+        ("指标", ["姓名", *[f"{n}" for _, n in METRICS], *[f"{n}环比" for _, n in METRICS]],
+         [[t["name"], *[t[k] for k, _ in METRICS], *[t[f"{k}_change"] for k, _ in METRICS]]
+          for t in totals] + [["合计", *[region[k] for k, _ in METRICS],
+                               *[region[f"{k}_change"] for k, _ in METRICS]]]),
+        ("问题与需求", ["姓名", "日期", "内容", "重复出现", "日报 Message-ID"],
+         [[i["name"], i["date"], i["text"], "是" if i["repeated"] else "", i["message_id"]]
+          for i in context["items"] if i["kind"] == "问题与需求"]),
+        ("竞品信息", ["姓名", "日期", "内容", "重复出现", "日报 Message-ID"],
+         [[i["name"], i["date"], i["text"], "是" if i["repeated"] else "", i["message_id"]]
+          for i in context["items"] if i["kind"] == "竞品信息"]),
+        ("下周计划", ["姓名", "最新明日计划"], [[p["name"], p["plan"]] for p in plans]),
+        ("主管填写", ["项目", "内容"], [["本周总结", ""], ["下周重点", ""]]),
+    ])
+    return context, book
+
+
+def compile_drafts(app: App, monday: date) -> Queued:
+    """One draft 销售区域周报 per region, mailed to its supervisor. Idempotent."""
+    renderer = renderer_for(app)
+    added = existing = 0
+    label = week_label(monday)
+    for sup, team in teams(app, monday + timedelta(days=4)):
+        key = f"weekly_draft|{sup.email}|{label}"
+        with app.read() as session:
+            if exists(session, key):
+                existing += 1
+                continue
+        context, book = draft_context(app, monday, sup, team)
+        filename = f"销售区域周报-{context['region']}-{label}.xlsx"
+        with app.db.begin() as session:
+            if queue_mail(session, app, key=key, kind="weekly_draft", period=label,
+                          to=[(sup.name, sup.email)], cc=[], context=context, renderer=renderer,
+                          attachments=((filename, sheets.XLSX, book),)):
+                added += 1
+            else:
+                existing += 1
+    return Queued(added, existing)
+
+
+def queue_weekly_reminders(app: App, monday: date) -> Queued:
+    """To supervisors whose report for the week is not in yet, before it is due."""
+    rules = app.policy.weekly
+    due = weekly_due(monday, rules.due_weekday, rules.due_at, app.tz)
+    if app.now() >= due:
+        return Queued(0, 0, f"the weekly report for {week_label(monday)} was due "
+                            f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}: too late to remind")
+    renderer = renderer_for(app)
+    added = existing = 0
+    label = week_label(monday)
+    states = weekly_reports(app, monday)
+    with app.db.begin() as session:
+        for state in states:
+            if state.received_at is not None:
+                continue
+            sup = state.supervisor
+            context = {"supervisor_name": sup.name, "week": label, "start": monday.isoformat(),
+                       "end": (monday + timedelta(days=6)).isoformat(),
+                       "due": f"{due.astimezone(app.tz):%m-%d %H:%M}",
+                       "management": ", ".join(app.settings.company.management),
+                       "hr_list": ", ".join(app.settings.company.hr)}
+            if queue_mail(session, app, key=f"weekly_reminder|{sup.email}|{label}",
+                          kind="weekly_reminder", period=label, to=[(sup.name, sup.email)],
+                          cc=[], context=context, renderer=renderer):
+                added += 1
+            else:
+                existing += 1
+    return Queued(added, existing)
+
+
+def close_week(app: App, monday: date) -> list[str]:
+    """Record weekly_late and weekly_missing for the week (dated by its Monday). Idempotent."""
+    rules = app.policy.weekly
+    due = weekly_due(monday, rules.due_weekday, rules.due_at, app.tz)
+    if app.now() <= due:
+        raise UserError(f"{week_label(monday)} cannot be closed before its weekly reports are "
+                        f"due ({due.astimezone(app.tz):%Y-%m-%d %H:%M %Z})")
+    found: list[str] = []
+    now = app.now()
+    states = weekly_reports(app, monday)
+    with app.db.begin() as session:
+        for state in states:
+            if not teams_of(app, state.supervisor.email, monday):
+                continue
+            if state.status == "missing":
+                code, detail = "weekly_missing", f"none by {due.astimezone(app.tz):%m-%d %H:%M}"
+            elif state.status == "late":
+                assert state.received_at is not None
+                code = "weekly_late"
+                detail = f"received {state.received_at.astimezone(app.tz):%m-%d %H:%M}"
+            else:
+                continue
+            queries.add_violation(session, email=state.supervisor.email, day=monday, code=code,
+                                  detail=detail, mail_id=None, now=now, scope="day")
+            found.append(f"{state.supervisor.email}: {code}")
+    return found
+
+
+def teams_of(app: App, supervisor: str, monday: date) -> bool:
+    return any(p.supervisor == supervisor for d in range(5)
+               for p in app.roster.on(monday + timedelta(days=d), "sales"))
+
+
+def sample_context() -> dict[str, Any]:
+    cell = {"text": "按时", "colour": COLOURS["on_time"], "time": "20:05"}
+    return {"supervisor_name": "钱主管", "region": "华东", "week": "2026-W48",
+            "start": "2026-11-23", "end": "2026-11-29",
+            "days": [{"date": "11-23", "weekday": "周一"}],
+            "grid": [{"name": "张三", "probation": True, "cells": [cell]}],
+            "totals": [{"name": "张三", "visits": "3", "sales": "12,000", "collections": "0",
+                        "visits_change": "+10%", "sales_change": "—", "collections_change": "新增"}],
+            "region_totals": {"visits": "3", "sales": "12,000", "collections": "0",
+                              "visits_change": "+10%", "sales_change": "—",
+                              "collections_change": "新增"},
+            "items": [{"kind": "问题与需求", "name": "张三", "date": "2026-11-23", "text": "需要样品",
+                       "message_id": "a@b", "repeated": True}],
+            "plans": [{"name": "张三", "plan": "跟进报价"}], "due": "2026-11-30 10:00",
+            "management": "gm@example.com", "hr_list": "hr@example.com", "highlight_days": 3}

@@ -1,0 +1,1 @@
+"""Raw bytes to ParsedMail: charsets, HTML, .xlsx attachments, in a guarded child."""

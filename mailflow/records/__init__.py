@@ -1,0 +1,1 @@
+"""What the record says: a person's day, figures over a period, exports."""

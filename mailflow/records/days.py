@@ -1,0 +1,104 @@
+"""A day for each salesperson: closing it (who is missing) and its status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ..app import App
+from ..judging.checks.deadline import deadline_for
+from ..errors import UserError
+from ..store import queries
+from ..store.models import DayClose, Report, Violation
+
+
+@dataclass(frozen=True)
+class PersonDay:
+    email: str
+    name: str
+    region: str
+    supervisor: str
+    status: str
+    received_at: datetime | None
+    violations: tuple[str, ...]
+    message_id: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"email": self.email, "name": self.name, "region": self.region,
+                "supervisor": self.supervisor, "status": self.status,
+                "received_at": self.received_at.isoformat() if self.received_at else None,
+                "violations": list(self.violations), "message_id": self.message_id}
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    day: date
+    workday: bool
+    already_closed: bool
+    missing: tuple[str, ...]
+
+
+def close_day(app: App, day: date) -> CloseResult:
+    """Mark `missing` for every salesperson with no report on a workday. Idempotent."""
+    now = app.now()
+    ctx = app.context()
+    if not app.workdays.is_workday(day):
+        return CloseResult(day, False, False, ())
+    due = deadline_for(day, ctx)
+    if now <= due:
+        raise UserError(f"{day} cannot be closed before its deadline "
+                        f"({due.astimezone(app.tz):%Y-%m-%d %H:%M %Z}); it is now "
+                        f"{now.astimezone(app.tz):%Y-%m-%d %H:%M %Z}")
+    missing: list[str] = []
+    with app.db.begin() as session:
+        already = queries.day_closed(session, day) is not None
+        reported = set(session.scalars(select(Report.email).where(
+            Report.report_date == day, Report.kind == "daily")))
+        for person in app.roster.on(day, "sales"):
+            if person.email in reported:
+                continue
+            missing.append(person.email)
+            queries.add_violation(session, email=person.email, day=day, code="missing",
+                                  detail=f"no report by {due.astimezone(app.tz):%H:%M}",
+                                  mail_id=None, now=now, scope="day")
+        if not already:
+            session.add(DayClose(day=day, closed_at=now, missing=len(missing)))
+    return CloseResult(day, True, already, tuple(missing))
+
+
+def _status(app: App, day: date, first: Report | None, closed: bool) -> str:
+    if not app.workdays.is_workday(day):
+        return "not_due"
+    if first is not None:
+        return first.earned_status
+    past = app.now() > deadline_for(day, app.context())
+    return "missing" if (closed or past) else "not_due"
+
+
+def day_status(app: App, day: date) -> list[PersonDay]:
+    """Each salesperson on the roster that day: status, first report, violations."""
+    people = app.roster.on(day, "sales")
+    with app.read() as session:
+        closed = queries.day_closed(session, day) is not None
+        reports: dict[str, Report] = {}
+        for r in session.scalars(select(Report).where(Report.report_date == day,
+                                                      Report.kind == "daily")
+                                 .order_by(Report.received_at, Report.id)):
+            reports.setdefault(r.email, r)
+        codes: dict[str, set[str]] = {}
+        for email, code in session.execute(select(Violation.email, Violation.code)
+                                           .where(Violation.date == day)):
+            codes.setdefault(email, set()).add(code)
+    out = []
+    for p in sorted(people, key=lambda p: (p.region, p.email)):
+        first = reports.get(p.email)
+        status = _status(app, day, first, closed)
+        found = codes.get(p.email, set())
+        if status == "missing":
+            found = found | {"missing"}
+        out.append(PersonDay(p.email, p.name, p.region, p.supervisor, status,
+                             first.received_at if first else None, tuple(sorted(found)),
+                             first.message_id if first else None))
+    return out

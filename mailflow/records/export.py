@@ -1,0 +1,92 @@
+"""Reports, violations and unreadable mail in a date range, as JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from ..app import App
+from ..store.models import Mail, Report, Violation
+
+
+def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object]]]:
+    with app.read() as session:
+        reports = list(session.scalars(select(Report).where(
+            Report.report_date >= start, Report.report_date <= end)
+            .order_by(Report.report_date, Report.email, Report.received_at, Report.id)))
+        violations = list(session.scalars(select(Violation).where(
+            Violation.date >= start, Violation.date <= end)
+            .order_by(Violation.date, Violation.email, Violation.code, Violation.id)))
+        by_mail: dict[int | None, set[str]] = {}
+        by_day: dict[tuple[str, date], set[str]] = {}
+        for v in violations:
+            if v.scope == "mail":
+                by_mail.setdefault(v.mail_id, set()).add(v.code)
+            else:
+                by_day.setdefault((v.email, v.date), set()).add(v.code)
+        firsts: dict[tuple[str, date, str], int] = {}
+        latest: dict[tuple[str, date, str], int] = {}
+        for r in reports:
+            firsts.setdefault((r.email, r.report_date, r.kind), r.id)
+            latest[(r.email, r.report_date, r.kind)] = r.id
+        lo = datetime.combine(start, time.min, tzinfo=app.tz)
+        hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=app.tz)
+        # Columns, not Mail rows: the raw bytes of unreadable mail stay in the database.
+        bad = list(session.execute(select(Mail.message_id, Mail.sha256, Mail.mailbox,
+                                          Mail.received_at, Mail.error)
+                                   .where(Mail.state == "unparsed", Mail.received_at >= lo,
+                                          Mail.received_at < hi)
+                                   .order_by(Mail.received_at, Mail.id)))
+    out_reports = []
+    for r in reports:
+        codes = set(by_mail.get(r.mail_id, set()))
+        # Day verdicts belong to the versions that earned them: late to the first,
+        # missing_section to the latest; listing them on each version would double count.
+        key = (r.email, r.report_date, r.kind)
+        codes |= {c for c in by_day.get((r.email, r.report_date), set())
+                  if (c == "late" and firsts[key] == r.id) or
+                  (c == "missing_section" and latest[key] == r.id)}
+        out_reports.append({
+            "email": r.email, "report_date": r.report_date.isoformat(), "kind": r.kind,
+            "status": r.earned_status, "received_at": r.received_at.isoformat(),
+            "subject": r.subject, "violations": sorted(codes), "fields": r.fields,
+            "metrics": r.metrics, "message_id": r.message_id})
+    return {
+        "reports": out_reports,
+        "violations": [{"email": v.email, "date": v.date.isoformat(), "code": v.code,
+                        "detail": v.detail} for v in violations],
+        "unparsed": [{"message_id": m.message_id, "sha256": m.sha256, "mailbox": m.mailbox,
+                      "received_at": m.received_at.isoformat(), "error": m.error}
+                     for m in bad],
+    }
+
+
+def to_json(data: dict[str, list[dict[str, object]]]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def to_csv(data: dict[str, list[dict[str, object]]]) -> str:
+    """One CSV with a `record` column: report, violation or unparsed."""
+    buf = io.StringIO()
+    cols = ["record", "email", "date", "kind", "status", "code", "received_at", "subject",
+            "detail", "metrics", "message_id", "sha256", "mailbox", "error"]
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+    w.writeheader()
+    for r in data["reports"]:
+        w.writerow({"record": "report", "email": r["email"], "date": r["report_date"],
+                    "kind": r["kind"], "status": r["status"], "received_at": r["received_at"],
+                    "subject": r["subject"], "code": " ".join(r["violations"]),  # type: ignore[arg-type]
+                    "metrics": json.dumps(r["metrics"], ensure_ascii=False),
+                    "message_id": r["message_id"]})
+    for v in data["violations"]:
+        w.writerow({"record": "violation", "email": v["email"], "date": v["date"],
+                    "code": v["code"], "detail": v["detail"]})
+    for u in data["unparsed"]:
+        w.writerow({"record": "unparsed", "received_at": u["received_at"],
+                    "message_id": u["message_id"], "sha256": u["sha256"],
+                    "mailbox": u["mailbox"], "error": u["error"]})
+    return buf.getvalue()

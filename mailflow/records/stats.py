@@ -1,0 +1,172 @@
+"""Figures over a period (a week, a month) read from the record: each person's days,
+metrics, the items they raised, the supervisors' weekly reports. The weekly drafts, HR's
+compliance mails and the month-end sheets are built from these, and `export` reads the
+same records, so their figures agree."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from ..app import App
+from ..dates.periods import weekly_due
+from ..config.roster import Person
+from ..store.models import DayClose, Mail, Report, Violation
+
+BREAK_CODES = ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismatch",
+               "spoof_suspected")
+
+
+@dataclass
+class PersonPeriod:
+    """A person's workdays in a period. A day's status is on_time or late (by the first
+    report), missing (the day was closed without one), pending (not closed yet, no
+    report) or not_due (not on the roster as a salesperson that day)."""
+
+    person: Person
+    days: dict[date, str] = field(default_factory=dict)        # workday → status
+    times: dict[date, str] = field(default_factory=dict)       # workday → HH:MM of first report
+    metrics: dict[str, float] = field(default_factory=dict)
+    breaks: Counter[str] = field(default_factory=Counter)
+    items: list[tuple[str, date, str, str]] = field(default_factory=list)  # key, day, text, msgid
+    plan: str = ""
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.days.values() if s == status)
+
+    @property
+    def due(self) -> int:
+        """Days that were due and have been judged (pending days are not counted yet)."""
+        return sum(1 for s in self.days.values() if s in ("on_time", "late", "missing"))
+
+
+@dataclass
+class WeeklyReportState:
+    supervisor: Person
+    status: str                      # on_time, late, missing, not_due (not yet due)
+    received_at: datetime | None
+    message_id: str | None
+
+
+def person_periods(app: App, start: date, end: date,
+                   people: list[Person] | None = None) -> list[PersonPeriod]:
+    """Every salesperson on the roster at some point in [start, end], day by day."""
+    workdays = app.workdays.workdays_between(start, end)
+    if people is None:
+        seen: dict[str, Person] = {}
+        for day in workdays or [start]:
+            for p in app.roster.on(day, "sales"):
+                seen.setdefault(p.email, p)
+        people = sorted(seen.values(), key=lambda p: (p.region, p.email))
+    emails = [p.email for p in people]
+    wanted = set(emails)
+    everyone = len(people) > 500   # then read the period whole: one range scan, no IN list
+    with app.read() as session:
+        # As of the clock: a back-fill with --now sees the record as it stood then. The
+        # columns, not Report objects: a month of a large company is 100,000 rows.
+        query = select(Report.email, Report.report_date, Report.received_at,
+                       Report.earned_status, Report.fields, Report.metrics,
+                       Report.message_id).where(
+            Report.kind == "daily", Report.report_date >= start, Report.report_date <= end,
+            Report.received_at <= app.now())
+        if not everyone:
+            query = query.where(Report.email.in_(emails))
+        reports = session.execute(query.order_by(Report.received_at, Report.id)).all()
+        query = select(Violation.email, Violation.code).where(
+            Violation.date >= start, Violation.date <= end, Violation.code.in_(BREAK_CODES))
+        if not everyone:
+            query = query.where(Violation.email.in_(emails))
+        violations = session.execute(query).all()
+        closed = set(session.scalars(select(DayClose.day).where(DayClose.day >= start,
+                                                                DayClose.day <= end)))
+    first: dict[tuple[str, date], Any] = {}
+    latest: dict[str, dict[date, Any]] = defaultdict(dict)
+    for r in reports:
+        if r.email in wanted:
+            first.setdefault((r.email, r.report_date), r)
+            latest[r.email][r.report_date] = r
+    breaks: dict[str, Counter[str]] = defaultdict(Counter)
+    for email, code in violations:
+        breaks[email][code] += 1
+    out = []
+    for person in people:
+        pp = PersonPeriod(person, breaks=breaks.get(person.email, Counter()))
+        for day in workdays:
+            row = app.roster.person(person.email, day)
+            if row is None or row.role != "sales":
+                pp.days[day] = "not_due"
+                continue
+            r = first.get((person.email, day))
+            if r is not None:
+                pp.days[day] = r.earned_status
+                pp.times[day] = f"{r.received_at.astimezone(app.tz):%H:%M}"
+            else:
+                pp.days[day] = "missing" if day in closed else "pending"
+        for day, r in sorted(latest.get(person.email, {}).items()):
+            for k, v in (r.metrics or {}).items():
+                pp.metrics[k] = pp.metrics.get(k, 0) + float(v)
+            for key in ("issues", "competitors"):
+                text = (r.fields or {}).get(key, "").strip()
+                if text and text not in ("无", "暂无", "没有"):
+                    pp.items.append((key, day, text, r.message_id or ""))
+            if (r.fields or {}).get("plan", "").strip():
+                pp.plan = r.fields["plan"].strip()
+        out.append(pp)
+    return out
+
+
+def record_start(app: App) -> date | None:
+    """The first day mailflow closed: before it there is no record to report on."""
+    with app.read() as session:
+        return session.scalars(select(DayClose.day).order_by(DayClose.day)).first()
+
+
+def weekly_reports(app: App, monday: date) -> list[WeeklyReportState]:
+    """Each supervisor's weekly report for the week starting `monday`."""
+    rules = app.policy.weekly
+    due = weekly_due(monday, rules.due_weekday, rules.due_at, app.tz)
+    supervisors = sorted(app.roster.on(monday, "supervisor"), key=lambda p: p.email)
+    with app.read() as session:
+        firsts: dict[str, Report] = {}
+        for r in session.scalars(select(Report).where(
+                Report.kind == "weekly", Report.report_date == monday,
+                Report.received_at <= app.now()).order_by(Report.received_at, Report.id)):
+            firsts.setdefault(r.email, r)
+    out = []
+    for sup in supervisors:
+        r = firsts.get(sup.email)
+        if r is not None:
+            status = "late" if r.received_at > due else "on_time"
+        else:
+            status = "missing" if app.now() > due else "not_due"
+        out.append(WeeklyReportState(sup, status, r.received_at if r else None,
+                                     r.message_id if r else None))
+    return out
+
+
+def repeated(items: list[tuple[str, date, str, str]], days: int) -> set[str]:
+    """Texts raised on `days` or more different days (the same words, trimmed)."""
+    seen: dict[str, set[date]] = {}
+    for _, day, text, _ in items:
+        seen.setdefault(text.strip("。. "), set()).add(day)
+    return {text for text, ds in seen.items() if len(ds) >= days}
+
+
+def unreadable_and_suspect(app: App, start: date, end: date) -> dict[str, list[str]]:
+    """Mail HR should look at: unparsed, unknown senders, suspected spoofs."""
+    lo = datetime.combine(start, datetime.min.time(), tzinfo=app.tz)
+    hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=app.tz)
+    with app.read() as session:
+        bad = [f"{m.received_at.astimezone(app.tz):%m-%d %H:%M} {m.mailbox}: {m.error}"
+               for m in session.execute(select(Mail.received_at, Mail.mailbox, Mail.error).where(
+                   Mail.state == "unparsed", Mail.received_at >= lo, Mail.received_at < hi)
+                   .order_by(Mail.received_at))]
+        codes = {code: [f"{v.date} {v.email}: {v.detail}" for v in session.scalars(
+            select(Violation).where(Violation.code == code, Violation.date >= start,
+                                    Violation.date <= end).order_by(Violation.date))]
+                 for code in ("unknown_sender", "spoof_suspected")}
+    return {"unparsed": bad, **codes}

@@ -1,0 +1,203 @@
+"""Scheduled jobs: plain functions of (app, day), each also a CLI command, and the rule of
+when each is due and whether a missed run still makes sense.
+
+A job's run for its period (a day, a week, a month) is recorded in job_runs once it has
+finished, so each runs once per period, also across restarts, and a run missed while the
+service was down is found and done at the next tick — unless it no longer makes sense (a
+reminder after its deadline).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..store import leases
+from ..app import App
+from ..judging.checks.deadline import deadline_for
+from ..mails.compliance import queue_hr_monthly, queue_hr_weekly
+from ..records.days import close_day
+from ..mails.meeting import meeting_day, queue_meeting_notice
+from ..mails.monthly import assessment_due, close_month, last_workday, queue_month_end
+from ..mails.notify import queue_digests, queue_reminders
+from ..dates.periods import month_label, monday_of, prev_month, week_label, weekly_due
+from ..store.models import JobRun
+from ..mails.weekly import close_week, compile_drafts, queue_weekly_reminders
+
+log = logging.getLogger(__name__)
+CATCH_UP_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Job:
+    """`when(app, day)` is the company-local time the job runs on that calendar day, or None
+    when it does not run that day; `period` names what the run covers (its once-key)."""
+
+    name: str
+    when: Callable[[App, date], time | None]
+    period: Callable[[App, date], str]
+    run: Callable[[App, date], str]
+    still_useful: Callable[[App, date], bool] = lambda app, day: True
+    # The last day the run reports on; a period that ended before the schedule first ran
+    # here is not reported on (there is no record of it to report).
+    ends: Callable[[App, date], date] = lambda app, day: day
+
+
+def _queued(q) -> str:  # type: ignore[no-untyped-def]
+    return q.note or f"{q.added} queued"
+
+
+def _on_workdays(t: Callable[[App], time]) -> Callable[[App, date], time | None]:
+    return lambda app, day: t(app) if app.workdays.is_workday(day) else None
+
+
+def _on_weekday(weekday: Callable[[App], int], t: Callable[[App], time]) \
+        -> Callable[[App, date], time | None]:
+    return lambda app, day: t(app) if day.weekday() == weekday(app) else None
+
+
+def _close(app: App, day: date) -> str:
+    result = close_day(app, day)
+    if app.settings.smtp is None:
+        return f"{len(result.missing)} missing"
+    return f"{len(result.missing)} missing; digests {_queued(queue_digests(app, day))}"
+
+
+def _previous_week(day: date) -> date:
+    return monday_of(day) - timedelta(days=7)
+
+
+def _first(day: date) -> date:
+    return date(day.year, day.month, 1)
+
+
+def _last_week_end(app: App, day: date) -> date:
+    return _previous_week(day) + timedelta(days=6)
+
+
+def _last_month_end(app: App, day: date) -> date:
+    return _first(day) - timedelta(days=1)
+
+
+W, M = (lambda app: app.policy.weekly), (lambda app: app.policy.monthly)
+JOBS = (
+    Job("remind", _on_workdays(lambda app: app.policy.notify.reminder_at),
+        lambda app, day: day.isoformat(), lambda app, day: _queued(queue_reminders(app, day)),
+        lambda app, day: app.now() < deadline_for(day, app.context())),
+    Job("close-day", _on_workdays(lambda app: app.policy.notify.close_day_at),
+        lambda app, day: day.isoformat(), _close),
+    Job("weekly-drafts", _on_weekday(lambda app: W(app).draft_weekday, lambda app: W(app).draft_at),
+        lambda app, day: week_label(monday_of(day)),
+        lambda app, day: _queued(compile_drafts(app, monday_of(day)))),
+    Job("weekly-reminder",
+        _on_weekday(lambda app: W(app).reminder_weekday, lambda app: W(app).reminder_at),
+        lambda app, day: week_label(_previous_week(day)),
+        lambda app, day: _queued(queue_weekly_reminders(app, _previous_week(day))),
+        lambda app, day: app.now() < weekly_due(_previous_week(day), W(app).due_weekday,
+                                                W(app).due_at, app.tz), _last_week_end),
+    Job("close-week", _on_weekday(lambda app: W(app).due_weekday, lambda app: W(app).close_at),
+        lambda app, day: week_label(_previous_week(day)),
+        lambda app, day: f"{len(close_week(app, _previous_week(day)))} weekly reports late or "
+                         "missing", ends=_last_week_end),
+    Job("hr-weekly", _on_weekday(lambda app: W(app).hr_weekday, lambda app: W(app).hr_at),
+        lambda app, day: week_label(_previous_week(day)),
+        lambda app, day: _queued(queue_hr_weekly(app, _previous_week(day))), ends=_last_week_end),
+    Job("month-end", lambda app, day: M(app).assessment_reminder_at
+        if day == last_workday(app, _first(day)) else None,
+        lambda app, day: month_label(_first(day)),
+        lambda app, day: _queued(queue_month_end(app, _first(day))),
+        lambda app, day: app.now() < assessment_due(app, _first(day))),
+    Job("close-month", lambda app, day: M(app).close_at
+        if day == assessment_due(app, prev_month(_first(day))).date() else None,
+        lambda app, day: month_label(prev_month(_first(day))),
+        lambda app, day: f"{len(close_month(app, prev_month(_first(day))))} forms missing",
+        ends=_last_month_end),
+    Job("hr-monthly", lambda app, day: M(app).hr_at
+        if app.workdays.workdays_between(_first(day), day)[:1] == [day] else None,
+        lambda app, day: month_label(prev_month(_first(day))),
+        lambda app, day: _queued(queue_hr_monthly(app, prev_month(_first(day)))),
+        ends=_last_month_end),
+    Job("meeting", _on_weekday(lambda app: app.policy.meeting.send_weekday,
+                               lambda app: app.policy.meeting.send_at),
+        lambda app, day: meeting_day(app, day).isoformat(),
+        lambda app, day: _queued(queue_meeting_notice(app, meeting_day(app, day))),
+        lambda app, day: app.now() < datetime.combine(meeting_day(app, day),
+                                                      app.policy.meeting.at, tzinfo=app.tz)),
+)
+
+
+def _done(app: App, job: str, period: str) -> bool:
+    with app.read() as session:
+        return session.scalars(select(JobRun.id).where(JobRun.job == job,
+                                                       JobRun.period == period)).first() is not None
+
+
+def _record(app: App, job: str, period: str, outcome: str) -> bool:
+    try:
+        with app.db.begin() as session:
+            session.add(JobRun(job=job, period=period, finished_at=app.now(), outcome=outcome))
+        return True
+    except IntegrityError:  # another instance recorded it first
+        return False
+
+
+def _first_day(app: App, today: date) -> date:
+    """The day the schedule first ran here. Catch-up never reaches before it: a new
+    installation does not close (and mark missing) the days before it existed."""
+    with app.read() as session:
+        first = session.scalars(select(JobRun.finished_at).order_by(JobRun.finished_at)).first()
+    if first is None:
+        _record(app, "schedule-start", today.isoformat(), "the schedule started")
+        return today
+    return first.astimezone(app.tz).date()
+
+
+def _run_once(app: App, job: Job, day: date, period: str) -> str | None:
+    """Run the job for its period under a lease, so that of several instances one runs
+    it; None when another instance holds it or has finished it meanwhile."""
+    with leases.holding(app.db, f"job:{job.name}:{period}") as held:
+        if not held or _done(app, job.name, period):
+            return None
+        return job.run(app, day) if job.still_useful(app, day) \
+            else "skipped: too late to be useful"
+
+
+def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:
+    """Run every job whose time has come and that has not run for its period. One job's
+    failure is logged and does not stop the others; it is tried again next tick."""
+    done: list[str] = []
+    now = app.now()
+    today = now.astimezone(app.tz).date()
+    started = _first_day(app, today)
+    earliest = max(today - timedelta(days=CATCH_UP_DAYS), started)
+    for job in jobs:
+        for back in range(CATCH_UP_DAYS, -1, -1):
+            day = today - timedelta(days=back)
+            if day < earliest:
+                continue
+            try:
+                when = job.when(app, day)
+                if when is None or now < datetime.combine(day, when, tzinfo=app.tz):
+                    continue
+                if job.ends(app, day) < started:
+                    continue
+                period = job.period(app, day)
+                if _done(app, job.name, period):
+                    continue
+                outcome = _run_once(app, job, day, period)
+                if outcome is None:
+                    continue  # another instance runs it, or just ran it
+            except Exception as exc:  # one job's failure must not stop the others
+                log.exception("job %s for %s failed; it is tried again at the next tick",
+                              job.name, day)
+                done.append(f"{job.name} {day}: failed: {exc}")
+                continue
+            if _record(app, job.name, period, outcome):
+                log.info("job %s for %s: %s", job.name, period, outcome)
+                done.append(f"{job.name} {period}: {outcome}")
+    return done

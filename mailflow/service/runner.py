@@ -1,0 +1,277 @@
+"""`mailflow run`: the service. One watcher thread per mailbox folder (IMAP IDLE, or
+polling where IDLE is missing or goes silent), the scheduler, and the outbox sender, until
+SIGTERM; then the mail in hand is finished and the process exits cleanly.
+
+Several instances may share one database (PostgreSQL): each folder is watched by the
+instance that holds its lease, each job's run by the one that holds that run's lease, and
+outbox rows are claimed row by row (leases.py, outbox.py)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import schedule
+
+from ..inbound import imap
+from ..store import leases
+from ..app import App
+from ..errors import ConfigError, UserError
+from .jobs import JOBS, Job, run_due
+from ..delivery.outbox import recover
+from .pipeline import Counts, Judging, poll_folder
+from ..config.settings import Mailbox
+from ..delivery.smtp import SendReport, send_loop
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another instance holds the lease of the work this thread was doing."""
+
+IDLE_SLICE = 5.0          # seconds per idle_check, so a stop request is seen quickly
+IDLE_RENEW = 10 * 60.0    # re-issue IDLE well under the 29 minutes servers allow (RFC 2177)
+BACKOFF_MAX = 300.0
+
+
+class Service:
+    def __init__(self, app: App, *, idle_renew: float = IDLE_RENEW,
+                 jobs: tuple[Job, ...] = JOBS) -> None:
+        self.app = app
+        self.jobs = jobs
+        self.job_threads: dict[str, threading.Thread] = {}
+        self.stop = threading.Event()
+        self.mail_arrived = threading.Event()
+        self.idle_renew = idle_renew
+        self.threads: list[threading.Thread] = []
+        self._renewed: dict[str, float] = {}
+
+    # -- mailbox watchers -----------------------------------------------------------
+
+    def _fetch(self, client: imap.Client, box: Mailbox, folder: str) -> None:
+        """Fetch and judge what is new, and again while the server reports mail that
+        arrived during the fetch: the EXISTS for it came with the fetch's own commands,
+        and IDLE would not repeat it."""
+        self._fetch_once(client, box, folder)
+        while client.saw_new_mail() and not self.stop.is_set():
+            self._fetch_once(client, box, folder)
+
+    def _fetch_once(self, client: imap.Client, box: Mailbox, folder: str) -> None:
+        counts = Counts()
+        with Judging(self.app, counts, stop=self.stop) as judging:
+            poll_folder(self.app, client, box, folder, judging, lambda m: None)
+            judging.finish()
+        if counts.fetched:
+            log.info("%s/%s: %s", box.name, folder, counts.summary())
+        if counts.notices:
+            self.mail_arrived.set()
+
+    def _watch(self, box: Mailbox, folder: str) -> None:
+        """Watch one folder while this instance holds its lease; stand by while another
+        instance does, and take over when that one stops renewing."""
+        lease = f"folder:{box.name}/{folder}"
+        standing_by = False
+        try:
+            while not self.stop.is_set():
+                if not leases.take(self.app.db, lease):
+                    if not standing_by:
+                        log.info("%s/%s is watched by another instance; standing by",
+                                 box.name, folder)
+                        standing_by = True
+                    self.stop.wait(leases.RETRY_EVERY)
+                    continue
+                standing_by = False
+                self._watch_held(box, folder, lease)
+        finally:
+            leases.release(self.app.db, lease)
+
+    def _renew(self, lease: str) -> None:
+        """Renew the lease at most every RENEW_EVERY seconds; raise if it was lost (this
+        instance was silent too long and another took the folder over)."""
+        now = time.monotonic()
+        last = self._renewed.get(lease, 0.0)
+        if now - last < leases.RENEW_EVERY:
+            return
+        if not leases.take(self.app.db, lease):
+            raise LeaseLost(lease)
+        self._renewed[lease] = now
+
+    def _watch_held(self, box: Mailbox, folder: str, lease: str) -> None:
+        delay = 1.0
+        poll_every = float(self.app.policy.notify.poll_every_seconds)
+        while not self.stop.is_set():
+            client = None
+            try:
+                self._renew(lease)
+                client = imap.connect(box, box.password())
+                self._fetch(client, box, folder)     # catch up by UID after (re)connecting
+                delay = 1.0
+                idle = b"IDLE" in client.capabilities()
+                log.info("watching %s/%s with %s", box.name, folder,
+                         "IDLE" if idle else f"polling every {poll_every:.0f}s")
+                while not self.stop.is_set():
+                    if idle:
+                        self._idle_once(client, poll_every, lease)
+                    else:
+                        self._wait_renewing(poll_every, lease)
+                    if self.stop.is_set():
+                        break
+                    self._renew(lease)
+                    self._fetch(client, box, folder)
+            except LeaseLost:
+                log.warning("%s/%s: another instance took this folder over", box.name, folder)
+                return
+            except (imap.ImapError, OSError, imap.IMAPClientError) as exc:
+                if self.stop.is_set():
+                    break
+                wait = min(BACKOFF_MAX, delay) * random.uniform(0.5, 1.5)
+                log.warning("%s/%s: %s; reconnecting in %.0fs", box.name, folder, exc, wait)
+                self.stop.wait(wait)
+                delay = min(BACKOFF_MAX, delay * 2)
+            except (ConfigError, UserError) as exc:
+                log.error("%s/%s: %s", box.name, folder, exc)
+                self.stop.wait(poll_every)
+            except Exception:  # a watcher must outlive anything one fetch can throw
+                log.exception("%s/%s: unexpected error; reconnecting in %.0fs", box.name,
+                              folder, delay)
+                self.stop.wait(delay)
+                delay = min(BACKOFF_MAX, delay * 2)
+            finally:
+                if client is not None:
+                    try:
+                        client.logout()
+                    except Exception:  # the connection may be gone already
+                        pass
+
+    def _wait_renewing(self, seconds: float, lease: str) -> None:
+        end = time.monotonic() + seconds
+        while not self.stop.is_set() and time.monotonic() < end:
+            self.stop.wait(min(leases.RENEW_EVERY, max(0.0, end - time.monotonic())))
+            self._renew(lease)
+
+    def _idle_once(self, client: imap.Client, silent_after: float, lease: str) -> None:
+        """IDLE until the server reports something, IDLE has run `idle_renew` seconds,
+        or nothing at all came for `silent_after` seconds (then a fetch and a new IDLE
+        show whether the connection still lives: a dead one raises and reconnects)."""
+        # Dovecot announces in IDLE the changes it sees while idling, not mail that came
+        # after the last fetch's commands (while that mail was being judged): a NOOP just
+        # before IDLE asks, and such mail is fetched now instead of at the next event.
+        client.noop()
+        if client.saw_new_mail():
+            return
+        client.idle()
+        started = quiet_since = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                responses = client.idle_check(timeout=IDLE_SLICE)
+                self._renew(lease)
+                now = time.monotonic()
+                if any(r and r[0] == b"BYE" for r in responses):
+                    raise imap.ImapError(f"server ended the session: {responses}")
+                if any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1):
+                    return
+                if responses:
+                    quiet_since = now
+                if now - started > self.idle_renew or now - quiet_since > silent_after:
+                    return
+        finally:
+            client.idle_done()
+
+    # -- scheduler and sender -------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Each job runs in a thread of its own: one that hangs (a server that does not
+        answer, a lock held elsewhere) or fails holds up none of the others. A job still
+        running from an earlier tick is not started again."""
+        for job in self.jobs:
+            running = self.job_threads.get(job.name)
+            if running is not None and running.is_alive():
+                continue
+            thread = threading.Thread(target=self._run_job, args=(job,), daemon=True,
+                                      name=f"job-{job.name}")
+            self.job_threads[job.name] = thread
+            thread.start()
+
+    def _run_job(self, job: Job) -> None:
+        try:
+            for line in run_due(self.app, (job,)):
+                log.info("scheduler: %s", line)
+                self.mail_arrived.set()
+        except Exception:  # the scheduler must outlive any one bad run
+            log.exception("job %s failed", job.name)
+
+    def _scheduler(self) -> None:
+        sched = schedule.Scheduler()
+        # `schedule` keeps the rhythm; which jobs are due is decided in company time by
+        # jobs.run_due, whatever the host's time zone.
+        sched.every(15).seconds.do(self._tick)
+        self._tick()
+        while not self.stop.is_set():
+            sched.run_pending()
+            self.stop.wait(1.0)
+
+    def _sender(self) -> None:
+        import asyncio
+
+        every = float(self.app.policy.notify.send_every_seconds)
+        while not self.stop.is_set():
+            self.mail_arrived.wait(every)
+            self.mail_arrived.clear()
+            if self.app.settings.smtp is None:
+                continue
+            report = SendReport()
+            try:
+                asyncio.run(send_loop(self.app, self.app.settings.smtp, report, lambda m: None))
+            except Exception:  # a broken SMTP server must not stop the service
+                log.exception("sending failed; retrying in %.0fs", every)
+                continue
+            if report.sent or report.retry or report.failed or report.unknown:
+                log.info("outbox: %s", report.summary())
+            for line in report.failed + report.unknown:
+                log.error("outbox: %s", line)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def _start(self, name: str, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def run(self) -> int:
+        with self.app.db.begin() as session:
+            for row in recover(session, self.app.now()):
+                log.error("outbox: unknown outcome, not resent: <%s> %s", row.message_id,
+                          row.subject)
+        for box in self.app.settings.mailboxes:
+            for folder in box.folders:
+                self._start(f"watch-{box.name}/{folder}", self._watch, box, folder)
+        self._start("scheduler", self._scheduler)
+        self._start("sender", self._sender)
+        log.info("mailflow running: %d folder(s), scheduler, sender; SIGTERM stops it",
+                 sum(len(b.folders) for b in self.app.settings.mailboxes))
+        self.stop.wait()
+        log.info("stopping: finishing the mail in hand")
+        self.mail_arrived.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        alive = [t.name for t in self.threads if t.is_alive()]
+        if alive:
+            log.warning("still busy after 30s, leaving: %s", ", ".join(alive))
+        log.info("stopped")
+        return 0
+
+
+def run_service(app: App) -> int:
+    service = Service(app)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        service.stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return service.run()

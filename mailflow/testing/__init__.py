@@ -1,0 +1,2 @@
+"""Helpers for tests, benchmarks and the demo: never imported by the product
+(except the demo command)."""
