@@ -1,20 +1,35 @@
-"""Everything a command needs, loaded once: settings, policy, roster, database, clock."""
+"""Everything a command needs, loaded once: settings, policy, roster, database, clock; and
+the Context the checks are given, built from them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from .judging.checks import Context
 from .errors import UserError
 from .config.policy import Policy, load_policy
 from .config.roster import Roster, load_roster
 from .config.settings import Settings, load_settings
 from .store.db import open_db
 from .dates.workdays import Workdays
+
+
+@dataclass(frozen=True)
+class Context:
+    """The setup as the rules see it, without the database: what every check is given,
+    and enough for the deadlines (config/, dates/ and the roles in the roster)."""
+
+    policy: Policy
+    roster: Roster
+    workdays: Workdays
+    tz: ZoneInfo
+    hr: frozenset[str]
+    authserv_ids: tuple[str, ...]
+    management: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, TemplateError, TemplateSyntaxError
 
+from ..config.codes import NOTICE_CODES
 from ..errors import ConfigError, Problem
 from ..config.policy import load_policy
 from ..config.roster import load_roster
@@ -15,8 +16,8 @@ from ..config.settings import Settings, load_settings
 
 def _render_samples(folder: Path) -> list[Problem]:
     """Every mail kind rendered with sample data, and every wording entry."""
-    from ..mails.notify import sample_contexts
-    from ..mails.render import KINDS, Renderer
+    from ..mails.kinds import KINDS, sample_contexts
+    from ..mails.render import Renderer
 
     problems: list[Problem] = []
     renderer = Renderer(folder)
@@ -27,7 +28,7 @@ def _render_samples(folder: Path) -> list[Problem]:
         except ConfigError as exc:
             problems.extend(exc.problems)
     try:
-        for code in ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismatch"):
+        for code in NOTICE_CODES:
             renderer.problem_text(code, "missing" if code == "hr_not_cc" else None,
                                   {**samples["notice"], "detail": "明日计划"})
         renderer.label("missing_section", "明日计划")

@@ -8,10 +8,9 @@ from datetime import date, time
 from pathlib import Path
 
 from ..errors import Problem
+from .codes import CHECKS, NOTICE_CODES
 from .tomlread import TableReader, load_toml, raise_if
 
-KNOWN_CHECKS = ("sender", "deadline", "copy", "sections", "dates")
-NOTICE_CODES = ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismatch")
 WEEKS = ("statutory", "mon-fri", "mon-sat")
 
 
@@ -180,11 +179,11 @@ def _load_daily(path: Path, problems: list[Problem]) -> DailyRules | None:
     forwards = tuple(p.lower() for p in s.str_list("forward_prefixes", ["fw", "fwd", "转发"]))
     s.finish()
     ch = root.sub("checks")
-    order = tuple(ch.str_list("order", list(KNOWN_CHECKS)))
+    order = tuple(ch.str_list("order", list(CHECKS)))
     for name in order:
-        if name not in KNOWN_CHECKS:
+        if name not in CHECKS:
             ch.problem("order", f"names an unknown check {name!r}",
-                       f"use only: {', '.join(KNOWN_CHECKS)}")
+                       f"use only: {', '.join(CHECKS)}")
     ch.finish()
 
     sections: list[Section] = []

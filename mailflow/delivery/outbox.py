@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..store.leases import process_gone
 from ..store.models import OutboxMail
+from ..store.queries import insert_ignoring
 
 MAX_ATTEMPTS = 8
 _TABLE = OutboxMail.__table__
@@ -40,8 +41,6 @@ def queue_many(session: Session, mails: list[Outgoing], now: datetime) -> int:
     how many were added."""
     if not mails:
         return 0
-    from ..store.queries import insert_ignoring
-
     added = session.execute(insert_ignoring(session, _TABLE, "dedupe_key").returning(_TABLE.c.id), [
         dict(dedupe_key=m.key, kind=m.kind, period=m.period, message_id=m.message_id,
              to_addrs=[a for _, a in m.to], cc_addrs=[a for _, a in m.cc], subject=m.subject,

@@ -18,7 +18,6 @@ from sqlalchemy import bindparam, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from .checks import Context, Facts, Verdict, run_checks
-from .checks.base import DAY_CODES
 from .checks.copy import check_weekly
 from .checks.deadline import earned_status
 from .classify import REPORT_KINDS, Classification, classify
@@ -26,6 +25,7 @@ from ..errors import UserError
 from ..parsing.guard import parse_guarded
 from ..parsing.parse import ParsedMail, ParseError
 from ..dates.periods import month_covered, week_covered
+from ..config.codes import DAY_CODES
 from ..config.roster import Person
 from .sections import extract
 from ..store import queries

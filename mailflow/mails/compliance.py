@@ -186,3 +186,8 @@ def sample_context() -> dict[str, Any]:
                           "unknown_sender": ["2026-11-26 x@y.example: x@y.example"],
                           "spoof_suspected": []},
             "forms": {"assessment_missing": ["华东 钱主管"], "indicators_missing": ["华东 张三"]}}
+
+
+def samples() -> dict[str, dict[str, Any]]:
+    """Sample context of each kind written here, for check-config and the tests."""
+    return {"compliance": sample_context()}

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from ..app import App
+from ..dates.deadlines import meeting_day
 from .notify import Queued, queue_mail, renderer_for, weekday_label
-
-
-def meeting_day(app: App, send_day: date) -> date:
-    """The meeting a notice sent on `send_day` announces: the next meeting weekday."""
-    ahead = (app.policy.meeting.weekday - send_day.weekday()) % 7
-    return send_day + timedelta(days=ahead or 7)
 
 
 def queue_meeting_notice(app: App, day: date) -> Queued:
@@ -42,3 +37,8 @@ def sample_context() -> dict[str, Any]:
     return {"name": "张三", "date": "2026-11-28", "weekday": "周六", "time": "09:00",
             "place": "公司三楼会议室", "rules": ["一律穿公司工作服；", "会议期间手机调成振动或静音；",
                                          "会议期间不要吸烟，请于中场休息时吸烟。"]}
+
+
+def samples() -> dict[str, dict[str, Any]]:
+    """Sample context of each kind written here, for check-config and the tests."""
+    return {"meeting": sample_context()}

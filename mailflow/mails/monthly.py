@@ -14,29 +14,14 @@ from ..app import App
 from ..errors import UserError
 from .notify import Queued, money, queue_mail, renderer_for
 from ..delivery.outbox import exists
-from ..dates.periods import at, month_end, month_label, next_month
+from ..dates.deadlines import assessment_due, last_workday
+from ..dates.periods import month_end, month_label
 from ..records.stats import person_periods
 from ..store import queries
 from ..store.models import Report
 
 SHEET_HEADER = ["区域", "姓名", "邮箱", "试用期", "应交天数", "按时", "迟交", "未交", "违规",
                 "拜访合计", "销售额合计", "回款合计", "考核指标", "得分", "评语"]
-
-
-def last_workday(app: App, first: date) -> date:
-    days = app.workdays.workdays_between(first, month_end(first))
-    return days[-1] if days else month_end(first)
-
-
-def assessment_due(app: App, first: date):  # type: ignore[no-untyped-def]
-    rules = app.policy.monthly
-    return at(next_month(first).replace(day=rules.assessment_due_day), rules.assessment_due_at,
-              app.tz)
-
-
-def indicators_due(app: App, first: date):  # type: ignore[no-untyped-def]
-    rules = app.policy.monthly
-    return at(first.replace(day=rules.indicators_due_day), rules.indicators_due_at, app.tz)
 
 
 def _teams(app: App, first: date) -> dict[str, list[Any]]:
@@ -127,3 +112,8 @@ def sample_context() -> dict[str, Any]:
             "people": [{"name": "张三", "probation": "是", "due": 20, "on_time": 18, "late": 1,
                         "missing": 1, "breaks": 2, "visits": "40", "sales": "120,000",
                         "collections": "80,000"}]}
+
+
+def samples() -> dict[str, dict[str, Any]]:
+    """Sample context of each kind written here, for check-config and the tests."""
+    return {"month_end": sample_context()}

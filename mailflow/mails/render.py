@@ -15,9 +15,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, Tem
 
 from ..errors import ConfigError, Problem
 
-KINDS = ("reminder", "notice", "digest", "weekly_draft", "weekly_reminder", "compliance",
-         "month_end", "meeting")
-
 
 @dataclass(frozen=True)
 class Rendered:

@@ -194,3 +194,11 @@ def sample_context() -> dict[str, Any]:
                        "message_id": "a@b", "repeated": True}],
             "plans": [{"name": "张三", "plan": "跟进报价"}], "due": "2026-11-30 10:00",
             "management": "gm@example.com", "hr_list": "hr@example.com", "highlight_days": 3}
+
+
+def samples() -> dict[str, dict[str, Any]]:
+    """Sample context of each kind written here, for check-config and the tests."""
+    return {"weekly_draft": sample_context(),
+            "weekly_reminder": {"supervisor_name": "钱主管", "week": "2026-W48",
+                                "start": "2026-11-23", "end": "2026-11-29", "due": "11-30 10:00",
+                                "management": "gm@example.com", "hr_list": "hr@example.com"}}

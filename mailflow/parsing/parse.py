@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import email
 import email.utils
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import Message
 from email.policy import compat32
 
+from ..inbound.identity import clean_message_id
 from .charsets import decode_bytes, decode_header_value, raw_header, unescape_8bit
 from .htmltext import html_to_text
 from .xlsxtext import XlsxRefused, xlsx_to_text
@@ -57,19 +57,6 @@ class ParsedMail:
     content_type: str
     other_headers: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
-
-
-def sha256(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()
-
-
-def clean_message_id(value: str | None) -> str | None:
-    if not value:
-        return None
-    value = value.encode("utf-8", "replace").decode("utf-8").strip()
-    match = re.search(r"<([^<>\s]+)>", value)
-    mid = (match.group(1) if match else value.strip("<> \t")).replace("\x00", "")
-    return mid[:300] or None
 
 
 _ADDR = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$|"

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from ..app import App
-from ..judging.checks.deadline import deadline_for
+from ..dates.deadlines import deadline_for
 from ..errors import UserError
 from ..store import queries
 from ..store.models import DayClose, Report, Violation

@@ -14,11 +14,9 @@ from sqlalchemy import select
 
 from ..app import App
 from ..dates.periods import weekly_due
+from ..config.codes import BREAK_CODES
 from ..config.roster import Person
 from ..store.models import DayClose, Mail, Report, Violation
-
-BREAK_CODES = ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismatch",
-               "spoof_suspected")
 
 
 @dataclass

@@ -19,13 +19,14 @@ from sqlalchemy.exc import IntegrityError
 
 from ..store import leases
 from ..app import App
-from ..judging.checks.deadline import deadline_for
+from ..dates.deadlines import (assessment_due, deadline_for, last_workday, meeting_day,
+                               meeting_starts, weekly_report_due)
 from ..mails.compliance import queue_hr_monthly, queue_hr_weekly
 from ..records.days import close_day
-from ..mails.meeting import meeting_day, queue_meeting_notice
-from ..mails.monthly import assessment_due, close_month, last_workday, queue_month_end
+from ..mails.meeting import queue_meeting_notice
+from ..mails.monthly import close_month, queue_month_end
 from ..mails.notify import queue_digests, queue_reminders
-from ..dates.periods import month_label, monday_of, prev_month, week_label, weekly_due
+from ..dates.periods import month_label, monday_of, prev_month, week_label
 from ..store.models import JobRun
 from ..mails.weekly import close_week, compile_drafts, queue_weekly_reminders
 
@@ -98,8 +99,7 @@ JOBS = (
         _on_weekday(lambda app: W(app).reminder_weekday, lambda app: W(app).reminder_at),
         lambda app, day: week_label(_previous_week(day)),
         lambda app, day: _queued(queue_weekly_reminders(app, _previous_week(day))),
-        lambda app, day: app.now() < weekly_due(_previous_week(day), W(app).due_weekday,
-                                                W(app).due_at, app.tz), _last_week_end),
+        lambda app, day: app.now() < weekly_report_due(app, _previous_week(day)), _last_week_end),
     Job("close-week", _on_weekday(lambda app: W(app).due_weekday, lambda app: W(app).close_at),
         lambda app, day: week_label(_previous_week(day)),
         lambda app, day: f"{len(close_week(app, _previous_week(day)))} weekly reports late or "
@@ -126,8 +126,7 @@ JOBS = (
                                lambda app: app.policy.meeting.send_at),
         lambda app, day: meeting_day(app, day).isoformat(),
         lambda app, day: _queued(queue_meeting_notice(app, meeting_day(app, day))),
-        lambda app, day: app.now() < datetime.combine(meeting_day(app, day),
-                                                      app.policy.meeting.at, tzinfo=app.tz)),
+        lambda app, day: app.now() < meeting_starts(app, meeting_day(app, day))),
 )
 
 

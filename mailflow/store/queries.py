@@ -3,7 +3,6 @@ transaction)."""
 
 from __future__ import annotations
 
-import re
 import zlib
 from typing import Any
 from datetime import date, datetime
@@ -11,36 +10,9 @@ from datetime import date, datetime
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from ..parsing.parse import clean_message_id, sha256
+from ..inbound.identity import dedupe_key
 from ..inbound.rawmail import RawMail
 from .models import DayClose, FolderState, Mail, MailLocation, Violation
-
-
-def _header_message_id(data: bytes) -> str | None:
-    """The Message-ID from the header block alone, before the mail is parsed."""
-    lines = re.split(rb"\r\n|\r|\n", data[:65536])
-    if b"" in lines:
-        lines = lines[:lines.index(b"")]
-    for i, line in enumerate(lines):
-        if line[:11].lower() == b"message-id:":
-            value = line[11:]
-            for cont in lines[i + 1:]:
-                if cont[:1] in (b" ", b"\t"):
-                    value += cont
-                else:
-                    break
-            return clean_message_id(value.decode("ascii", "replace"))
-    return None
-
-
-def dedupe_key(data: bytes) -> tuple[str, str | None, str]:
-    digest = sha256(data)
-    mid = _header_message_id(data)
-    if mid is None:
-        return f"sha256:{digest}", None, digest
-    if len(mid) > 250:  # the key column holds 300; a longer id is known by its hash
-        return f"mid-sha256:{sha256(mid.encode())}", mid, digest
-    return f"mid:{mid}", mid, digest
 
 
 def record_mails(session: Session, raws: list[RawMail], now: datetime) -> int:

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-
+from ...dates.deadlines import deadline_for
 from .base import Context, Facts, Verdict
-
-
-def deadline_for(day: date, ctx: Context) -> datetime:
-    rules = ctx.policy.daily
-    local = datetime.combine(day, rules.deadline, tzinfo=ctx.tz)
-    return local + timedelta(minutes=rules.grace_minutes)
 
 
 def earned_status(facts: Facts, ctx: Context) -> str:
