@@ -217,7 +217,8 @@ def cmd_hr_monthly(args: argparse.Namespace) -> int:
 
 
 def cmd_meeting(args: argparse.Namespace) -> int:
-    from ..mails.meeting import meeting_day, queue_meeting_notice
+    from ..dates.deadlines import meeting_day
+    from ..mails.meeting import queue_meeting_notice
 
     app = _load(args)
     _need_smtp(app)

@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from . import sheets
 from ..app import App
-from .notify import Queued, name_of, queue_mail, renderer_for
-from ..delivery.outbox import exists
+from .notify import Letter, Queued, name_of, queue_letters, renderer_for
 from ..dates.periods import month_end, month_label, prev_month, week_label
 from ..records.stats import (PersonPeriod, person_periods, record_start, unreadable_and_suspect,
                     weekly_reports)
@@ -139,26 +138,22 @@ RAW_HEADER = ["区域", "姓名", "邮箱", "日期", "状态", "首次提交", 
 
 def _queue_compliance(app: App, kind: str, start: date, end: date, prev_start: date,
                       prev_end: date, label: str) -> Queued:
-    key = f"hr_{kind}|{label}"
-    with app.read() as session:
-        if exists(session, key):
-            return Queued(0, 1)
-    context, raw = compliance_context(app, kind, start, end, prev_start, prev_end, label)
-    to = [(name_of(app, a, start), a) for a in app.settings.company.hr]
-    region_sheet = [[r["region"], r["headcount"], r["due"], r["received"], r["on_time"],
-                     r["late"], r["missing"], r["breaks"], r["rate"], r["trend"]]
-                    for r in context["regions"]]
-    book = sheets.workbook([
-        ("区域", ["区域", "人数", "应交", "已交", "按时", "迟交", "未交", "违规", "按时率", "趋势"],
-         region_sheet),
-        ("明细", RAW_HEADER, raw),
-    ])
-    attachments = ((f"日报合规-{label}.xlsx", sheets.XLSX, book),
-                   (f"日报合规-{label}.csv", "text/csv", sheets.csv_bytes(RAW_HEADER, raw)))
-    with app.db.begin() as session:
-        added = queue_mail(session, app, key=key, kind="compliance", period=label, to=to, cc=[],
-                           context=context, renderer=renderer_for(app), attachments=attachments)
-    return Queued(int(added), int(not added))
+    def letter() -> Letter:
+        context, raw = compliance_context(app, kind, start, end, prev_start, prev_end, label)
+        to = [(name_of(app, a, start), a) for a in app.settings.company.hr]
+        region_sheet = [[r["region"], r["headcount"], r["due"], r["received"], r["on_time"],
+                         r["late"], r["missing"], r["breaks"], r["rate"], r["trend"]]
+                        for r in context["regions"]]
+        book = sheets.workbook([
+            ("区域", ["区域", "人数", "应交", "已交", "按时", "迟交", "未交", "违规", "按时率", "趋势"],
+             region_sheet),
+            ("明细", RAW_HEADER, raw),
+        ])
+        return Letter(to, context, attachments=(
+            (f"日报合规-{label}.xlsx", sheets.XLSX, book),
+            (f"日报合规-{label}.csv", "text/csv", sheets.csv_bytes(RAW_HEADER, raw))))
+
+    return queue_letters(app, "compliance", label, [(f"hr_{kind}|{label}", letter)])
 
 
 def queue_hr_weekly(app: App, monday: date) -> Queued:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from ..app import App
-from ..dates.deadlines import meeting_day
-from .notify import Queued, queue_mail, renderer_for, weekday_label
+from .notify import Letter, Queued, queue_letters, weekday_label
 
 
 def queue_meeting_notice(app: App, day: date) -> Queued:
@@ -20,17 +20,10 @@ def queue_meeting_notice(app: App, day: date) -> Queued:
             people.setdefault(p.email, p)
     context = {"date": day.isoformat(), "weekday": weekday_label(day),
                "time": f"{rules.at:%H:%M}", "place": rules.place, "rules": list(rules.rules)}
-    renderer = renderer_for(app)
-    added = existing = 0
-    with app.db.begin() as session:
-        for email, person in sorted(people.items()):
-            if queue_mail(session, app, key=f"meeting|{email}|{day}", kind="meeting",
-                          period=day.isoformat(), to=[(person.name, email)], cc=[],
-                          context={**context, "name": person.name}, renderer=renderer):
-                added += 1
-            else:
-                existing += 1
-    return Queued(added, existing)
+    return queue_letters(app, "meeting", day.isoformat(), (
+        (f"meeting|{email}|{day}",
+         partial(Letter, [(person.name, email)], {**context, "name": person.name}))
+        for email, person in sorted(people.items())))
 
 
 def sample_context() -> dict[str, Any]:

@@ -5,6 +5,7 @@ supervisors' forms, indicators_missing for the salespeople's signed sheets)."""
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -12,8 +13,7 @@ from sqlalchemy import select
 from . import sheets
 from ..app import App
 from ..errors import UserError
-from .notify import Queued, money, queue_mail, renderer_for
-from ..delivery.outbox import exists
+from .notify import Letter, Queued, money, queue_letters
 from ..dates.deadlines import assessment_due, last_workday
 from ..dates.periods import month_end, month_label
 from ..records.stats import person_periods
@@ -51,30 +51,22 @@ def queue_month_end(app: App, first: date) -> Queued:
     """On the month's last workday: each supervisor's reminder with the pre-filled sheet."""
     label = month_label(first)
     due = assessment_due(app, first)
-    renderer = renderer_for(app)
-    added = existing = 0
-    for sup_email, team in sorted(_teams(app, first).items()):
-        sup = app.roster.person(sup_email, last_workday(app, first))
-        if sup is None:
-            continue
-        key = f"month_end|{sup.email}|{label}"
-        with app.read() as session:
-            if exists(session, key):
-                existing += 1
-                continue
+    last = last_workday(app, first)
+
+    def letter(sup: Any, team: list[Any]) -> Letter:
         people, book = month_end_sheet(app, first, team)
         context = {"supervisor_name": sup.name, "region": sup.region, "month": label,
                    "due": f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}", "people": people,
                    "hr_list": ", ".join(app.settings.company.hr)}
-        with app.db.begin() as session:
-            if queue_mail(session, app, key=key, kind="month_end", period=label,
-                          to=[(sup.name, sup.email)], cc=[], context=context, renderer=renderer,
-                          attachments=((f"销售员(含试用期)考核表-{sup.region}-{label}.xlsx",
-                                        sheets.XLSX, book),)):
-                added += 1
-            else:
-                existing += 1
-    return Queued(added, existing)
+        return Letter([(sup.name, sup.email)], context,
+                      attachments=((f"销售员(含试用期)考核表-{sup.region}-{label}.xlsx",
+                                    sheets.XLSX, book),))
+
+    supervisors = ((app.roster.person(email, last), team)
+                   for email, team in sorted(_teams(app, first).items()))
+    return queue_letters(app, "month_end", label,
+                         ((f"month_end|{sup.email}|{label}", partial(letter, sup, team))
+                          for sup, team in supervisors if sup is not None))
 
 
 def close_month(app: App, first: date) -> list[str]:

@@ -4,8 +4,9 @@ here talks SMTP. Each mail's dedupe key makes queuing it again a no-op."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
 from datetime import date, timedelta
 from typing import Any
@@ -77,6 +78,53 @@ def outgoing(app: App, *, key: str, kind: str, period: str, to: list[tuple[str, 
     raw = compose.build(sender=sender(app), to=to, cc=cc, rendered=rendered, msg_id=mid,
                         date=app.now(), reply_to=common(app)["hr"], attachments=attachments)
     return outbox.Outgoing(key, kind, period, to, cc, rendered.subject, mid, raw)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One mail before it is rendered: to whom, with what context and attachments."""
+
+    to: list[tuple[str, str]]
+    context: dict[str, Any]
+    cc: list[tuple[str, str]] = field(default_factory=list)
+    attachments: tuple[compose.Attachment, ...] = ()
+
+
+WRITE_EVERY = 100   # mails per write transaction when queuing many
+
+
+def queue_letters(app: App, kind: str, period: str,
+                  wanted: Iterable[tuple[str, Callable[[], Letter]]]) -> Queued:
+    """The loop every kind of mail shares: `wanted` gives each mail's dedupe key and how to
+    build it. A key queued already is counted and not built; the others are built from
+    reads of the record and queued a chunk per short write, so a slow build never holds a
+    write transaction and readers never wait. A second run queues nothing."""
+    renderer = renderer_for(app)
+    with app.read() as session:
+        queued = outbox.keys_for(session, kind, period)
+    ready: list[outbox.Outgoing] = []
+    built = added = existing = 0
+
+    def write() -> int:
+        with app.db.begin() as session:
+            n = outbox.queue_many(session, ready, app.now())
+        ready.clear()
+        return n
+
+    for key, build in wanted:
+        if key in queued:
+            existing += 1
+            continue
+        letter = build()
+        ready.append(outgoing(app, key=key, kind=kind, period=period, to=letter.to,
+                              cc=letter.cc, context=letter.context, renderer=renderer,
+                              attachments=letter.attachments))
+        built += 1
+        if len(ready) >= WRITE_EVERY:
+            added += write()
+    if ready:
+        added += write()
+    return Queued(added, existing + built - added)
 
 
 def renderer_for(app: App) -> Renderer:
@@ -231,24 +279,14 @@ def queue_digests(app: App, day: date) -> Queued:
     until = app.policy.notify.hr_assist_until
     hr = [(name_of(app, a, day), a) for a in app.settings.company.hr] \
         if until is not None and day <= until else []
-    renderer = renderer_for(app)
-    added = existing = 0
     statuses = {p.email: p for p in day_status(app, day)}
-    for sup, team in teams(app, day):
-        key = f"digest|{sup.email}|{day}"
-        with app.read() as session:
-            if outbox.exists(session, key):
-                existing += 1
-                continue
-        # Built from a read of the day, then queued in its own write: readers never wait.
-        context = digest_context(app, day, sup, team, statuses)
-        with app.db.begin() as session:
-            if queue_mail(session, app, key=key, kind="digest", period=day.isoformat(),
-                      to=[(sup.name, sup.email)], cc=hr, context=context, renderer=renderer):
-                added += 1
-            else:
-                existing += 1
-    return Queued(added, existing)
+
+    def letter(sup: Person, team: list[Person]) -> Letter:
+        return Letter([(sup.name, sup.email)], digest_context(app, day, sup, team, statuses), hr)
+
+    return queue_letters(app, "digest", day.isoformat(),
+                         ((f"digest|{sup.email}|{day}", partial(letter, sup, team))
+                          for sup, team in teams(app, day)))
 
 
 def samples() -> dict[str, dict[str, Any]]:

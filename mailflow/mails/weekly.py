@@ -4,13 +4,14 @@ and closing the week (weekly_late, weekly_missing)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from . import sheets
 from ..app import App
 from ..errors import UserError
-from ..delivery.outbox import exists
-from .notify import COLOURS, Queued, money, queue_mail, renderer_for, teams, weekday_label
+from .notify import (COLOURS, Letter, Queued, money, queue_letters, renderer_for, teams,
+                     weekday_label)
 from ..dates.periods import week_label, weekly_due
 from ..records.stats import PersonPeriod, person_periods, repeated, weekly_reports
 from ..store import queries
@@ -95,25 +96,17 @@ def draft_context(app: App, monday: date, sup: Any, team: list[Any]) -> tuple[di
 
 def compile_drafts(app: App, monday: date) -> Queued:
     """One draft 销售区域周报 per region, mailed to its supervisor. Idempotent."""
-    renderer = renderer_for(app)
-    added = existing = 0
     label = week_label(monday)
-    for sup, team in teams(app, monday + timedelta(days=4)):
-        key = f"weekly_draft|{sup.email}|{label}"
-        with app.read() as session:
-            if exists(session, key):
-                existing += 1
-                continue
+
+    def letter(sup: Any, team: list[Any]) -> Letter:
         context, book = draft_context(app, monday, sup, team)
         filename = f"销售区域周报-{context['region']}-{label}.xlsx"
-        with app.db.begin() as session:
-            if queue_mail(session, app, key=key, kind="weekly_draft", period=label,
-                          to=[(sup.name, sup.email)], cc=[], context=context, renderer=renderer,
-                          attachments=((filename, sheets.XLSX, book),)):
-                added += 1
-            else:
-                existing += 1
-    return Queued(added, existing)
+        return Letter([(sup.name, sup.email)], context,
+                      attachments=((filename, sheets.XLSX, book),))
+
+    return queue_letters(app, "weekly_draft", label,
+                         ((f"weekly_draft|{sup.email}|{label}", partial(letter, sup, team))
+                          for sup, team in teams(app, monday + timedelta(days=4))))
 
 
 def queue_weekly_reminders(app: App, monday: date) -> Queued:
@@ -123,27 +116,20 @@ def queue_weekly_reminders(app: App, monday: date) -> Queued:
     if app.now() >= due:
         return Queued(0, 0, f"the weekly report for {week_label(monday)} was due "
                             f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}: too late to remind")
-    renderer = renderer_for(app)
-    added = existing = 0
     label = week_label(monday)
-    states = weekly_reports(app, monday)
-    with app.db.begin() as session:
-        for state in states:
-            if state.received_at is not None:
-                continue
-            sup = state.supervisor
-            context = {"supervisor_name": sup.name, "week": label, "start": monday.isoformat(),
-                       "end": (monday + timedelta(days=6)).isoformat(),
-                       "due": f"{due.astimezone(app.tz):%m-%d %H:%M}",
-                       "management": ", ".join(app.settings.company.management),
-                       "hr_list": ", ".join(app.settings.company.hr)}
-            if queue_mail(session, app, key=f"weekly_reminder|{sup.email}|{label}",
-                          kind="weekly_reminder", period=label, to=[(sup.name, sup.email)],
-                          cc=[], context=context, renderer=renderer):
-                added += 1
-            else:
-                existing += 1
-    return Queued(added, existing)
+
+    def letter(sup: Any) -> Letter:
+        return Letter([(sup.name, sup.email)], {
+            "supervisor_name": sup.name, "week": label, "start": monday.isoformat(),
+            "end": (monday + timedelta(days=6)).isoformat(),
+            "due": f"{due.astimezone(app.tz):%m-%d %H:%M}",
+            "management": ", ".join(app.settings.company.management),
+            "hr_list": ", ".join(app.settings.company.hr)})
+
+    return queue_letters(app, "weekly_reminder", label,
+                         ((f"weekly_reminder|{s.supervisor.email}|{label}",
+                           partial(letter, s.supervisor))
+                          for s in weekly_reports(app, monday) if s.received_at is None))
 
 
 def close_week(app: App, monday: date) -> list[str]:
