@@ -1,6 +1,6 @@
 import sys
 
-from .cli.commands import main
+from .cli import main
 
 # Guarded: the parser's fork server imports the main module in its children.
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mailflow.cli.commands import main  # noqa: E402
+from mailflow.cli import main  # noqa: E402
 from mailflow.testing.embedded import EmbeddedImap  # noqa: E402
 from servers import Dovecot, Postgres, SmtpServer  # noqa: E402
 

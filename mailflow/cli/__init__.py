@@ -1,5 +1,6 @@
-"""The `mailflow` command: its parser and the handlers of each command."""
+"""The `mailflow` command: its parser (parser.py) and the handlers of each command
+(commands.py), with check-config and the demo beside them."""
 
-from .commands import main
+from .parser import build_parser, main
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
