@@ -39,8 +39,9 @@ from servers import Dovecot, SmtpServer, imap_login  # noqa: E402
 
 import company  # noqa: E402
 from workdir import write_project  # noqa: E402
-from mailflow import imap  # noqa: E402
+from mailflow.inbound import imap  # noqa: E402
 from mailflow.testing.clientmail import CLIENTS, Draft, write  # noqa: E402
+from mailflow.testing.settings import mailbox_block  # noqa: E402
 from mailflow.parsing.parse import parse_mail  # noqa: E402
 from mailflow.config.settings import Mailbox  # noqa: E402
 
@@ -172,18 +173,10 @@ def project(work: Path, server_port: int, folders: list[str], smtp_port: int | N
               "qian.zg@example.com,钱主管,supervisor,华东,,2024-01-01,,no"]
     roster += [f"s{i}@example.com,业务{i},sales,华东,qian.zg@example.com,2025-01-01,,no"
                for i in range(people)]
-    folder_list = ", ".join(f'"{f}"' for f in folders)
     return write_project(work, roster, database="bench.db", smtp_port=smtp_port,
-                         connections=connections, mailbox=f"""
-[[mailbox]]
-name = "hr"
-host = "127.0.0.1"
-port = {server_port}
-security = "none"
-username = "hr@example.com"
-password_env = "BENCH_PASSWORD"
-folders = [{folder_list}]
-""")
+                         connections=connections,
+                         mailbox=mailbox_block("hr", server_port, "hr@example.com",
+                                               password_env="BENCH_PASSWORD", folders=folders))
 
 
 ENV = {"BENCH_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from mailflow.testing.settings import settings_toml, smtp_block
+
 ROOT = Path(__file__).resolve().parent.parent
 ROSTER_HEADER = "email,name,role,region,supervisor,start_date,end_date,probation"
 
@@ -19,24 +21,9 @@ def write_project(work: Path, roster: list[str], *, database: str,
                                      encoding="utf-8")
     shutil.copytree(ROOT / "rules", work / "rules", dirs_exist_ok=True)
     shutil.copytree(ROOT / "templates", work / "templates", dirs_exist_ok=True)
-    smtp = "" if smtp_port is None else f"""
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-username = ""
-sender = "日报助手 <reports@example.com>"
-connections = {connections}
-"""
-    (work / "settings.toml").write_text(f"""
-[company]
-name = "bench"
-timezone = "Asia/Shanghai"
-roster = "roster.csv"
-hr = ["hr@example.com"]
-{'management = ["gm@example.com"]' if management else ""}
-[database]
-url = "sqlite:///{database}"
-{mailbox}
-{smtp}""", encoding="utf-8")
+    smtp = "" if smtp_port is None else smtp_block(smtp_port, connections=connections)
+    (work / "settings.toml").write_text(settings_toml(
+        database=f"sqlite:///{database}", name="bench",
+        management=("gm@example.com",) if management else (), authserv_ids=(), rules=None,
+        templates=None, mailboxes=[mailbox], tail=smtp), encoding="utf-8")
     return work / "settings.toml"

@@ -25,7 +25,7 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 echo "== installing mailflow and its test dependencies"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[demo,test]'
 
 echo "== the tests on SQLite"
 .venv/bin/python -m pytest "$@"

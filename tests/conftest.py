@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mailflow.cli import main  # noqa: E402
 from mailflow.testing.embedded import EmbeddedImap  # noqa: E402
+from mailflow.testing.settings import SENDER, mailbox_block, settings_toml  # noqa: E402
+from mailflow.testing.settings import smtp_block as testing_smtp_block  # noqa: E402
 from servers import Dovecot, Postgres, SmtpServer  # noqa: E402
 
 # MAILFLOW_TEST_DB=postgresql runs the suite on a private PostgreSQL (scripts/test.sh runs
@@ -64,41 +66,15 @@ class Project:
             self.extra = extra
         if database is not None:
             self.database = database
-        db = self.database
-        self.settings.write_text(f"""\
-[company]
-name = "示例销售有限公司"
-timezone = "Asia/Shanghai"
-roster = "roster.csv"
-hr = ["hr@example.com"]
-management = ["gm@example.com"]
-authserv_ids = ["mx.example.com"]
-rules = "rules"
-templates = "templates"
-
-[database]
-url = "{db}"
-{''.join(self.mailboxes)}
-{self.extra}
-""", encoding="utf-8")
+        self.settings.write_text(settings_toml(database=self.database, mailboxes=self.mailboxes,
+                                               tail=self.extra), encoding="utf-8")
 
     def add_mailbox(self, name: str, port: int, user: str, *, security: str = "none",
                     folders: tuple[str, ...] = ("INBOX",), extra: str = "",
                     timeout: float = 10) -> None:
-        env = f"MAILFLOW_TEST_{name.upper()}_PASSWORD"
-        folder_list = ", ".join(f'"{f}"' for f in folders)
-        self.mailboxes.append(f"""
-[[mailbox]]
-name = "{name}"
-host = "127.0.0.1"
-port = {port}
-security = "{security}"
-username = "{user}"
-password_env = "{env}"
-folders = [{folder_list}]
-timeout = {timeout}
-{extra}
-""")
+        self.mailboxes.append(mailbox_block(
+            name, port, user, password_env=f"MAILFLOW_TEST_{name.upper()}_PASSWORD",
+            security=security, folders=folders, timeout=timeout, extra=extra))
         self.write_settings()
 
     def engine(self):  # type: ignore[no-untyped-def]
@@ -179,16 +155,8 @@ def smtp_server():
     server.stop()
 
 
-def smtp_block(port: int, sender: str = "日报助手 <reports@example.com>") -> str:
-    return f"""
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-username = ""
-sender = "{sender}"
-timeout = 10
-"""
+def smtp_block(port: int, sender: str = SENDER) -> str:
+    return testing_smtp_block(port, sender=sender, timeout=10)
 
 
 @pytest.fixture

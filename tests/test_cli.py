@@ -165,7 +165,7 @@ def test_readme_command_reference_matches_help():
     first_block = lines.index("```sh")
     assert first_block < 15, "the README must open with the two commands"
     assert lines[first_block + 1:first_block + 3] == [
-        "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/mailflow demo",
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[demo]' && .venv/bin/mailflow demo",
         "bash scripts/test.sh"]
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
 

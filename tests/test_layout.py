@@ -190,3 +190,15 @@ def test_the_check_sees_an_upward_import_and_a_cycle(tmp_path):
             raise AssertionError("the cycle was not seen")
     finally:
         globals()["PACKAGE"] = Path(__file__).resolve().parent.parent / "mailflow"
+
+
+def test_the_core_runs_without_the_demo_extra(project, monkeypatch):
+    """pymap and aiosmtpd are the demo's (mailflow[demo]); without them every other
+    command works and the demo says what to install instead of a traceback."""
+    for name in ("pymap", "aiosmtpd"):
+        monkeypatch.setitem(__import__("sys").modules, name, None)   # as if not installed
+    assert project.cli("check-config").code == 0
+    res = project.cli("demo", "--out", str(project.root / "demo"))
+    assert res.code == 1
+    assert "pip install 'mailflow[demo]'" in res.err and "Traceback" not in res.err
+    assert not (project.root / "demo").exists()

@@ -4,6 +4,7 @@ what it did. cli/parser.py maps the command line to them."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import sys
@@ -281,9 +282,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    from .demo import LAST_DAY, WEEK_START
+    missing = [m for m in ("pymap", "aiosmtpd") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserError(f"the demo's embedded servers need {' and '.join(missing)}: install "
+                        "them with pip install 'mailflow[demo]' (-e '.[demo]' in a checkout), "
+                        "then run mailflow demo again")
+    from .demo import LAST_DAY, WEEK_START, run_demo
 
     return run_demo(Path(args.out), keep_running=args.keep_running, progress=_progress,
                     start=args.from_ or WEEK_START, end=args.to or LAST_DAY)
