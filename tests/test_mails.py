@@ -1,0 +1,94 @@
+"""The mail modules on their own, each queuing into a real outbox (the project's
+database) with a pinned clock and the shipped rules, roster and templates: what each
+queues, to whom, and that a second run queues nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import partial
+
+import pytest
+from conftest import smtp_block
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailflow.app import load_app
+from mailflow.mails import notify
+from mailflow.mails.compliance import queue_hr_weekly
+from mailflow.mails.kinds import sample_contexts
+from mailflow.mails.meeting import queue_meeting_notice
+from mailflow.mails.notify import Letter, Queued, queue_letters, queue_reminders
+from mailflow.mails.weekly import queue_weekly_reminders
+from mailflow.store.models import OutboxMail
+
+
+@pytest.fixture
+def mailing(project):  # type: ignore[no-untyped-def]
+    project.write_settings(smtp_block(2525))   # a sender to write from; nothing is sent
+    return project
+
+
+def outbox(project) -> list[OutboxMail]:  # type: ignore[no-untyped-def]
+    with Session(project.engine()) as session:
+        return list(session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
+
+
+def test_queue_letters_builds_only_what_is_not_queued(mailing, monkeypatch):
+    monkeypatch.setattr(notify, "WRITE_EVERY", 2)      # five mails: three write transactions
+    app = load_app(mailing.settings, "2026-11-27T17:00+08:00")
+    built: list[int] = []
+
+    def letter(n: int) -> Letter:
+        built.append(n)
+        return Letter([(f"人{n}", f"p{n}@example.com")], sample_contexts()["meeting"])
+
+    wanted = [(f"meeting|p{n}@example.com|2026-11-28", partial(letter, n)) for n in range(5)]
+    assert queue_letters(app, "meeting", "2026-11-28", wanted) == Queued(5, 0)
+    assert queue_letters(app, "meeting", "2026-11-28", wanted) == Queued(0, 5)
+    assert built == [0, 1, 2, 3, 4]                       # the second run built nothing
+    rows = outbox(mailing)
+    assert [r.to_addrs for r in rows] == [[f"p{n}@example.com"] for n in range(5)]
+    assert {r.kind for r in rows} == {"meeting"} and {r.state for r in rows} == {"pending"}
+
+
+def test_notify_reminds_only_before_the_deadline(mailing):
+    early = load_app(mailing.settings, "2026-11-26T20:00+08:00")
+    queued = queue_reminders(early, date(2026, 11, 26))
+    assert (queued.added, queued.existing) == (4, 0)      # the four salespeople that day
+    assert {r.to_addrs[0] for r in outbox(mailing)} == {
+        "feng.zhe@example.com", "han.mei@example.com", "zhao.lei@example.com",
+        "li.na@example.com"}
+    late = load_app(mailing.settings, "2026-11-26T21:00+08:00")
+    assert "has passed" in queue_reminders(late, date(2026, 11, 26)).note
+    assert queue_reminders(late, date(2026, 11, 28)).note == "2026-11-28 is not a workday: no reminders"
+
+
+def test_meeting_notice_to_every_role_once_and_none_on_a_holiday(mailing):
+    app = load_app(mailing.settings, "2026-11-27T17:00+08:00")
+    assert queue_meeting_notice(app, date(2026, 11, 28)) == Queued(8, 0)
+    assert queue_meeting_notice(app, date(2026, 11, 28)) == Queued(0, 8)
+    rows = outbox(mailing)
+    assert len({r.to_addrs[0] for r in rows}) == 8       # 赵磊 has two roster rows, one mail
+    assert all("2026-11-28" in r.subject for r in rows)
+    holiday = queue_meeting_notice(app, date(2026, 10, 3))
+    assert holiday.added == 0 and "statutory holiday" in holiday.note
+
+
+def test_weekly_reminds_supervisors_until_the_report_is_due(mailing):
+    app = load_app(mailing.settings, "2026-11-30T08:30+08:00")
+    assert queue_weekly_reminders(app, date(2026, 11, 23)) == Queued(2, 0)
+    assert sorted(r.to_addrs[0] for r in outbox(mailing)) == ["qian.zg@example.com",
+                                                             "sun.zg@example.com"]
+    late = load_app(mailing.settings, "2026-11-30T10:00+08:00")
+    assert "too late to remind" in queue_weekly_reminders(late, date(2026, 11, 23)).note
+
+
+def test_compliance_mails_hr_once_with_the_sheet_and_csv(mailing):
+    app = load_app(mailing.settings, "2026-11-30T09:00+08:00")
+    assert queue_hr_weekly(app, date(2026, 11, 23)) == Queued(1, 0)
+    assert queue_hr_weekly(app, date(2026, 11, 23)) == Queued(0, 1)
+    (row,) = outbox(mailing)
+    assert row.to_addrs == ["hr@example.com"] and row.period == "2026-W48"
+    raw = row.raw
+    assert raw.count(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") == 1
+    assert b"text/csv" in raw
