@@ -1,6 +1,6 @@
-"""The `mailflow` command: its parser (parser.py) and the handlers of each command
-(commands.py), with check-config and the demo beside them."""
+"""The `mailflow` command: the parser and the handler of each command (commands.py), with
+check-config and the demo beside them."""
 
-from .parser import build_parser, main
+from .commands import build_parser, main
 
 __all__ = ["build_parser", "main"]
