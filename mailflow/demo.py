@@ -19,12 +19,12 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
+from . import shipped
 from .clientmail import Draft, write
 from .embedded import EmbeddedImap, EmbeddedSmtp
 from .errors import UserError
 
 CST = timezone(timedelta(hours=8))
-PROJECT = Path(__file__).resolve().parent.parent
 WEEK_START = date(2026, 11, 16)        # Monday of ISO week 2026-W47
 LAST_DAY = date(2026, 12, 3)           # after the month end and its forms' deadline
 HR = ("人事部", "hr@example.com")
@@ -197,8 +197,8 @@ roster = "roster.csv"
 hr = ["hr@example.com"]
 management = ["gm@example.com"]
 authserv_ids = ["mx.example.com"]
-rules = "{PROJECT / 'rules'}"
-templates = "{PROJECT / 'templates'}"
+rules = "{shipped.folder('rules')}"
+templates = "{shipped.folder('templates')}"
 
 [database]
 url = "sqlite:///{folder / 'mailflow.db'}"
@@ -332,9 +332,8 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
     from .pipeline import poll_open
     from .smtp import send_pending
 
-    if not (PROJECT / "rules").is_dir():
-        raise UserError(f"the demo uses the rules/ folder of the mailflow source tree, not found "
-                        f"at {PROJECT}; install from a checkout with `pip install -e .`")
+    for name in shipped.NAMES:
+        shipped.folder(name)   # an installation without them is told before any server starts
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="mailflow-demo-"))
     if out.exists():

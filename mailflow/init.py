@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from . import shipped
 from .errors import UserError
-
-PROJECT = Path(__file__).resolve().parent.parent
 
 SETTINGS = """\
 # mailflow settings for your company. Fill in what is marked FILL IN, then run
@@ -66,12 +65,10 @@ def init(folder: Path, today: str) -> list[Path]:
     if existing:
         raise UserError("not overwriting what is there: " + ", ".join(str(t) for t in existing)
                         + "; choose an empty folder")
-    if not (PROJECT / "rules").is_dir():
-        raise UserError(f"the rules/ and templates/ to copy are not at {PROJECT}; install "
-                        "mailflow from a checkout with `pip install -e .`")
+    rules, templates = shipped.folder("rules"), shipped.folder("templates")
     (folder / "settings.toml").write_text(
         SETTINGS.format(path=folder / "settings.toml", today=today), encoding="utf-8")
     (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    shutil.copytree(PROJECT / "rules", folder / "rules")
-    shutil.copytree(PROJECT / "templates", folder / "templates")
+    shutil.copytree(rules, folder / "rules")
+    shutil.copytree(templates, folder / "templates")
     return targets
