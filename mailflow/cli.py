@@ -292,7 +292,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from .init import init
+    from .init import init, service_steps
 
     folder = Path(args.dir)
     for path in init(folder, datetime.now().date().isoformat()):
@@ -300,6 +300,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"Next: fill in what is marked FILL IN in {folder / 'settings.toml'}, put your people "
           f"in {folder / 'roster.csv'}, export the password variables, and run "
           f"`mailflow --config {folder / 'settings.toml'} check-config`.")
+    print(service_steps(folder))
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 from . import shipped
@@ -24,7 +25,7 @@ rules = "rules"
 templates = "templates"
 
 [database]
-url = "sqlite:///mailflow.db"
+url = "sqlite:///mailflow.db"      # beside this file: its folder must be writable by the service's user
 
 # One block per mailbox to read. HR's mailbox sees every report (HR is in Cc).
 [[mailbox]]
@@ -72,3 +73,17 @@ def init(folder: Path, today: str) -> list[Path]:
     shutil.copytree(rules, folder / "rules")
     shutil.copytree(templates, folder / "templates")
     return targets
+
+
+def service_steps(folder: Path) -> str:
+    """How to run `folder` as the README's systemd service, with its real paths."""
+    data = folder.resolve()
+    # The command beside this interpreter is the one the unit should start.
+    program = Path(sys.executable).with_name("mailflow")
+    command = str(program) if program.is_file() else "mailflow"
+    return (f"To run it as a service (README, \"Running as a service\"): the unit's "
+            f"WorkingDirectory is {data}, its ExecStart `{command} --config "
+            f"{data / 'settings.toml'} run`, and the database {data / 'mailflow.db'}; create "
+            f"the service's user and give it this folder: `sudo useradd --system --home-dir "
+            f"{data} --shell /usr/sbin/nologin mailflow && sudo chown -R mailflow:mailflow "
+            f"{data}`.")
