@@ -25,7 +25,7 @@ rules = "rules"
 templates = "templates"
 
 [database]
-url = "sqlite:///mailflow.db"      # beside this file: its folder must be writable by the service's user
+url = "sqlite:///mailflow.db"      # beside this file: the service's user must own this folder
 
 # One block per mailbox to read. HR's mailbox sees every report (HR is in Cc).
 [[mailbox]]

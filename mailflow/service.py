@@ -128,7 +128,8 @@ class Service:
                 if self.stop.is_set():
                     break
                 wait = min(BACKOFF_MAX, delay) * random.uniform(0.5, 1.5)
-                log.warning("%s/%s: %s; reconnecting in %.0fs", box.name, folder, exc, wait)
+                log.warning("%s/%s: %s; reconnecting in %.0fs", box.name, folder,
+                            imap.error_text(exc), wait)
                 self.stop.wait(wait)
                 delay = min(BACKOFF_MAX, delay * 2)
             except (ConfigError, UserError) as exc:

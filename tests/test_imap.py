@@ -88,6 +88,9 @@ def test_wrong_password_names_the_variable(project, passwords, dovecot, monkeypa
     assert res.code == 1
     assert "login as hr@example.com" in res.err and "MAILFLOW_TEST_HR_PASSWORD" in res.err
     assert "wrong-one" not in res.err + res.out
+    # The server's own words, as text: not the repr of the bytes imaplib holds them in.
+    assert "refused ([AUTHENTICATIONFAILED] Authentication failed.)" in res.err
+    assert "b'" not in res.err
 
 
 def test_id_command_is_sent(project, passwords, dovecot):
@@ -183,3 +186,21 @@ def test_unknown_calendar_year_keeps_the_mail_waiting(project):
     res = project.cli("ingest", str(path))
     assert res.code == 1 and "does not know 2031" in res.err and "kept and waits" in res.err
     assert mails_in_db(project) == [("future@example.com", "received")]
+
+
+def test_error_text_decodes_the_replies_imaplib_keeps_as_bytes():
+    import imaplib
+
+    from imapclient.exceptions import IMAPClientError, LoginError
+
+    from mailflow.imap import error_text
+
+    # Each error built the way imaplib and imapclient build it from a server's reply.
+    login = LoginError(str(imaplib.IMAP4.error(b"[AUTHENTICATIONFAILED] Authentication failed.")))
+    assert error_text(login) == "[AUTHENTICATIONFAILED] Authentication failed."
+    assert error_text(imaplib.IMAP4.error("密码错误".encode())) == "密码错误"
+    assert error_text(LoginError(str(imaplib.IMAP4.error("授权码错误".encode("gb18030"))))) \
+        == "授权码错误"
+    fetch = IMAPClientError("FETCH command error: BAD [b'Error in IMAP command', b\"it's\"]")
+    assert error_text(fetch) == "FETCH command error: BAD [Error in IMAP command, it's]"
+    assert error_text(OSError("[Errno 111] Connection refused")) == "[Errno 111] Connection refused"
