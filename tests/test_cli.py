@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import mailbox
+import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 from conftest import MAIL, read_mail
+
+# When the mbox, the Maildir and the lone .eml of the ingest test say their mail came.
+FROM_LINE = datetime(2026, 11, 26, 12, 6, tzinfo=timezone.utc)    # 20:06 in Shanghai
+DELIVERED = datetime(2026, 11, 26, 12, 7, tzinfo=timezone.utc)
+SAVED = datetime(2026, 11, 26, 12, 8, tzinfo=timezone.utc)
+INGESTED = "2026-11-27T10:00:00+08:00"
 
 
 def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
@@ -54,26 +62,39 @@ def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
 
 
 def test_ingest_eml_mbox_and_maildir(project, tmp_path):
+    # None of these mails has a Received header: the arrival is the mbox "From " line's
+    # time, the Maildir file name's delivery time, the Date header, and, for a mail with
+    # no date at all, the file's modification time. Each is pinned here: left to the
+    # writer, the first two and the last would be today, and the mails would be judged
+    # as sent weeks before they arrived.
     box = mailbox.mbox(str(tmp_path / "reports.mbox"))
-    box.add(mailbox.mboxMessage(read_mail("hr_in_to_not_cc.eml")))
+    boxed = mailbox.mboxMessage(read_mail("hr_in_to_not_cc.eml"))
+    boxed.set_from("MAILER-DAEMON", FROM_LINE.timetuple())
+    box.add(boxed)
     box.flush()
-    md = mailbox.Maildir(str(tmp_path / "Maildir"))
-    md.add(read_mail("wrong_supervisor.eml"))
+    mailbox.Maildir(str(tmp_path / "Maildir"))
+    # Named as a delivery agent names it: the delivery time in seconds first.
+    (tmp_path / "Maildir" / "new" / f"{int(DELIVERED.timestamp())}.M1P1.mx.example.com"
+     ).write_bytes(read_mail("wrong_supervisor.eml"))
     folder = tmp_path / "emls"
     folder.mkdir()
     shutil.copy(MAIL / "on_time_foxmail.eml", folder)
     shutil.copy(MAIL / "no_from_unparseable.eml", folder)
+    os.utime(folder / "no_from_unparseable.eml", (SAVED.timestamp(), SAVED.timestamp()))
     res = project.cli("ingest", str(tmp_path / "reports.mbox"), str(tmp_path / "Maildir"),
-                      str(folder))
+                      str(folder), now=INGESTED)
     assert res.code == 0, res.err
     assert "4 fetched, 4 new" in res.out
     # Three mails for feng on 11-26 (one per source) … the first decides, all are kept.
-    data = json.loads(project.cli("export", "--from", "2026-11-26", "--to", "2099-12-31").out)
+    data = json.loads(project.cli("export", "--from", "2026-11-26", "--to", "2026-11-26").out)
     assert len(data["reports"]) == 3
     assert {v["code"] for v in data["violations"]} == {"hr_not_cc", "not_to_supervisor"}
-    # It has no Date or Received header: its arrival is the file's time (today).
+    dated = datetime(2026, 11, 26, 12, 5, tzinfo=timezone.utc)   # on_time_foxmail's Date
+    assert sorted(datetime.fromisoformat(r["received_at"]) for r in data["reports"]) == \
+        [dated, FROM_LINE, DELIVERED]
     assert data["unparsed"][0]["error"] == "no From header"
-    again = project.cli("ingest", str(folder))
+    assert datetime.fromisoformat(data["unparsed"][0]["received_at"]) == SAVED
+    again = project.cli("ingest", str(folder), now=INGESTED)
     assert "2 fetched, 0 new" in again.out
 
 
