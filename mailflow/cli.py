@@ -377,7 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ingest", cmd_ingest, "run the pipeline over .eml files, an mbox or a Maildir",
             "Same pipeline as poll, for files: back-fills, or mail exported from a client. "
-            "The arrival time is taken from the topmost Received header.")
+            "The arrival time is the topmost Received header's date, else the mbox \"From \" "
+            "line's or the Maildir file name's delivery time, else the Date header, else the "
+            "file's modification time.")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, mbox file, Maildir or folder of .eml")
 
     p = add("close-day", cmd_close_day, "judge a day: mark missing reports, queue digests (idempotent)",
