@@ -292,10 +292,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from datetime import datetime
 
+    from .app import parse_now
     from .init import init
 
     folder = Path(args.dir)
-    for path in init(folder, datetime.now().date().isoformat()):
+    # The first sync reads mail from today on: the day of --now when it is given.
+    now = parse_now(args.now)
+    today = now.date() if now else datetime.now().date()
+    for path in init(folder, today.isoformat()):
         print(f"wrote {path}")
     print(f"Next: fill in what is marked FILL IN in {folder / 'settings.toml'}, put your people "
           f"in {folder / 'roster.csv'}, export the password variables, and run "

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
-from conftest import MAIL, read_mail
+from conftest import CLOCK, MAIL, read_mail
 
 # When the mbox, the Maildir and the lone .eml of the ingest test say their mail came.
 FROM_LINE = datetime(2026, 11, 26, 12, 6, tzinfo=timezone.utc)    # 20:06 in Shanghai
@@ -120,7 +120,8 @@ def test_user_mistakes_get_a_message_not_a_traceback(project, tmp_path):
     res = project.cli("poll")
     assert res.code == 1 and "--once" in res.err
     missing = subprocess.run([sys.executable, "-m", "mailflow", "--config",
-                              str(tmp_path / "none.toml"), "status"], capture_output=True,
+                              str(tmp_path / "none.toml"), "--now", CLOCK, "status"],
+                             capture_output=True,
                              text=True)
     assert missing.returncode == 1 and "none.toml: (file): does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
@@ -142,15 +143,16 @@ def test_init_then_check_config_says_what_to_fill_in(tmp_path, monkeypatch):
     folder = tmp_path / "acme"
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["init", str(folder)]) == 0
+        assert main(["--now", CLOCK, "init", str(folder)]) == 0
     assert (folder / "rules" / "daily.toml").is_file() and (folder / "templates").is_dir()
+    assert f'since = "{CLOCK[:10]}"' in (folder / "settings.toml").read_text(encoding="utf-8")
     assert (folder / "roster.csv").read_text(encoding="utf-8").startswith(
         "email,name,role,region,supervisor,start_date,end_date,probation\n")
     monkeypatch.delenv("MAILFLOW_HR_PASSWORD", raising=False)
     monkeypatch.delenv("MAILFLOW_SMTP_PASSWORD", raising=False)
     out = io.StringIO()
     with redirect_stdout(out):
-        code = main(["--config", str(folder / "settings.toml"), "check-config"])
+        code = main(["--config", str(folder / "settings.toml"), "--now", CLOCK, "check-config"])
     text = out.getvalue()
     assert code == 1
     errors = [line for line in text.splitlines() if line.startswith("error:")]
@@ -166,9 +168,9 @@ def test_init_then_check_config_says_what_to_fill_in(tmp_path, monkeypatch):
     monkeypatch.setenv("MAILFLOW_HR_PASSWORD", "x")
     monkeypatch.setenv("MAILFLOW_SMTP_PASSWORD", "y")
     with redirect_stdout(io.StringIO()):
-        assert main(["--config", str(settings), "check-config"]) == 0
+        assert main(["--config", str(settings), "--now", CLOCK, "check-config"]) == 0
     with redirect_stdout(io.StringIO()):
-        assert main(["init", str(folder)]) == 1  # never overwrites
+        assert main(["--now", CLOCK, "init", str(folder)]) == 1  # never overwrites
 
 
 def test_readme_command_reference_matches_help():

@@ -78,6 +78,7 @@ def examples(request):
     return request.node.name
 
 
+@pytest.mark.clockfree
 @settings(max_examples=300, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(raw=st.binary(max_size=4000))
@@ -101,6 +102,7 @@ HEADER_LINES = [b"From: feng.zhe@example.com", b"From: =?gb2312?B?va/pRg==?= <a@
                 b"--B--", b"", b"\xff\xfe", b"=?utf-8?B?", b";;;;;;"]
 
 
+@pytest.mark.clockfree
 @settings(max_examples=400, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(st.sampled_from(HEADER_LINES), max_size=30),
@@ -116,6 +118,7 @@ def test_fuzz_structured(examples, lines, sep, tail):
         value.encode("utf-8")
 
 
+@pytest.mark.clockfree
 @settings(max_examples=200, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(CORPUS), seed=st.integers(0, 2**32 - 1), flips=st.integers(1, 40))
