@@ -292,10 +292,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from datetime import datetime
 
+    from .app import parse_now
     from .init import init, service_steps
 
     folder = Path(args.dir)
-    for path in init(folder, datetime.now().date().isoformat()):
+    # The first sync reads mail from today on: the day of --now when it is given.
+    now = parse_now(args.now)
+    today = now.date() if now else datetime.now().date()
+    for path in init(folder, today.isoformat()):
         print(f"wrote {path}")
     print(f"Next: fill in what is marked FILL IN in {folder / 'settings.toml'}, put your people "
           f"in {folder / 'roster.csv'}, export the password variables, and run "
@@ -378,7 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ingest", cmd_ingest, "run the pipeline over .eml files, an mbox or a Maildir",
             "Same pipeline as poll, for files: back-fills, or mail exported from a client. "
-            "The arrival time is taken from the topmost Received header.")
+            "The arrival time is the topmost Received header's date, else the mbox \"From \" "
+            "line's or the Maildir file name's delivery time, else the Date header, else the "
+            "file's modification time.")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, mbox file, Maildir or folder of .eml")
 
     p = add("close-day", cmd_close_day, "judge a day: mark missing reports, queue digests (idempotent)",

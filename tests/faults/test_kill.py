@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from test_imap import day_mails, folder, mails_in_db, n_reports, put
+from conftest import CLOCK
 from test_outbound import NOW, outbound, outbox_rows  # noqa: F401  (outbound is a fixture)
 
 
@@ -20,7 +21,7 @@ def _poll_subprocess(project, fault: str | None) -> subprocess.CompletedProcess[
     if fault:
         env["MAILFLOW_FAULT"] = fault
     return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
-                           "poll", "--once"], env=env, capture_output=True, text=True, timeout=120)
+                           "--now", CLOCK, "poll", "--once"], env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("fault", ["before-commit:2", "after-commit:2", "judge:3"])
