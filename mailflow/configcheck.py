@@ -27,9 +27,10 @@ def _render_samples(folder: Path) -> list[Problem]:
         except ConfigError as exc:
             problems.extend(exc.problems)
     try:
-        for code in ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismatch"):
-            renderer.problem_text(code, "missing" if code == "hr_not_cc" else None,
-                                  {**samples["notice"], "detail": "明日计划"})
+        for code, variant in (("hr_not_cc", "in_to"), ("hr_not_cc", "missing"),
+                              ("not_to_supervisor", None), ("missing_section", None),
+                              ("date_mismatch", "future"), ("date_mismatch", "too_old")):
+            renderer.problem_text(code, variant, {**samples["notice"], "detail": "明日计划"})
         renderer.label("missing_section", "明日计划")
     except ConfigError as exc:
         problems.extend(exc.problems)

@@ -121,7 +121,7 @@ class MeetingRules:
     rules: tuple[str, ...]
 
 
-DEFAULT_WEEKLY = WeeklyRules(4, time(18), 3, 0, time(10), 0, time(8, 30), time(10, 30), 0, time(9))
+DEFAULT_WEEKLY = WeeklyRules(4, time(21, 45), 3, 0, time(10), 0, time(8, 30), time(10, 30), 0, time(9))
 DEFAULT_MONTHLY = MonthlyRules(10, time(18), time(10), 3, time(18), time(18, 30), time(9))
 DEFAULT_MEETING = MeetingRules(5, time(9), "", 4, time(17), ("sales", "supervisor", "management",
                                                              "hr"), ())
@@ -350,7 +350,7 @@ def _load_weekly(path: Path, problems: list[Problem]) -> WeeklyRules | None:
     if to != "management":
         r.problem("to", f"is {to!r}", 'only "management" ([company] management) is supported')
     rules = WeeklyRules(
-        _weekday(d, "weekday", "friday"), _parse_time(d, "time", "18:00"),
+        _weekday(d, "weekday", "friday"), _parse_time(d, "time", "21:45"),
         d.get("repeat_highlight_days", int, 3) or 3,
         _weekday(r, "due_weekday", "monday"), _parse_time(r, "due_time", "10:00"),
         _weekday(r, "reminder_weekday", "monday"), _parse_time(r, "reminder_time", "08:30"),
