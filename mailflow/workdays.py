@@ -63,6 +63,25 @@ class Workdays:
         years = [today.year] + ([today.year + 1] if today.month == 12 else [])
         return [y for y in years if self.source(y) == UNENTERED]
 
+    def note(self, day: date) -> dict[str, object] | None:
+        """For a mail about `day`: the year and week it was judged on, when its 调休 is not
+        entered (the digest's footer says so); else None."""
+        if not self.uses_calendar or self.source(day.year) != UNENTERED:
+            return None
+        return {"year": day.year, "week": self.default_week()}
+
+    def unentered_warning(self, year: int) -> str:
+        """check-config's and the service's words for a year whose 调休 is not entered."""
+        held = ", ".join(f"{name} {a:%m-%d}" + (f"..{b:%m-%d}" if b > a else "")
+                         for name, a, b in statutory.spans(self.rules.law, year))
+        week = "Mon–Sat" if self.default_week() == "mon-sat" else "Mon–Fri"
+        return (f"{self.rules.file}: the 调休 of {year} (the State Council's holiday notice) "
+                f"is not entered yet; until it is, {year} is judged by its statutory holidays "
+                f"computed from the law ({held}) on a {week} week. When the notice is out, "
+                f"add [years.{year}] to {self.rules.file} with days_off = [the weekdays it "
+                f"gives off] and workdays = [the weekend days it makes workdays], then run "
+                f"`mailflow check-config` and restart `mailflow run`.")
+
     def default_week(self) -> str:
         """The week an unentered year is judged on."""
         if self.rules.unknown_year:
@@ -92,9 +111,7 @@ class Workdays:
             return (not off and (day.weekday() < 5 or day in entry.workdays)), off
         if day.year not in self._said:
             self._said.add(day.year)
-            log.warning("%s: the 调休 of %d is not entered ([years.%d]); until it is, %d is "
-                        "judged by its statutory holidays (computed from the law) on a %s week",
-                        self.rules.file, day.year, day.year, day.year, self.default_week())
+            log.warning("%s", self.unentered_warning(day.year))
         last = 6 if self.default_week() == "mon-sat" else 5
         return (not off and day.weekday() < last), off
 
