@@ -18,6 +18,8 @@ from .policy import LawHoliday, StatutoryLaw
 
 # The 24 solar terms by their Chinese names (lunar-python lists a few twice under pinyin).
 SOLAR_TERMS = tuple(dict.fromkeys(n for n in Lunar.JIE_QI_IN_USE if not n.isascii()))
+_PINYIN = {"DA_XUE": "大雪", "DONG_ZHI": "冬至", "XIAO_HAN": "小寒", "DA_HAN": "大寒",
+           "LI_CHUN": "立春", "YU_SHUI": "雨水", "JING_ZHE": "惊蛰"}
 
 
 def _solar(lunar: Lunar) -> date:
@@ -40,13 +42,12 @@ def first_day(holiday: LawHoliday, year: int) -> date:
 @lru_cache(maxsize=256)
 def solar_term(name: str, year: int) -> date:
     """The day of solar term `name` in the Gregorian year `year`."""
-    # A lunar year's table runs from the 冬至 before it, so a January term may sit in the
-    # previous lunar year's table.
-    for lunar_year in (year, year - 1):
-        table = Lunar.fromYmd(lunar_year, 1, 1).getJieQiTable()
-        s = table.get(name)
-        if s is not None and s.getYear() == year:
-            return date(s.getYear(), s.getMonth(), s.getDay())
+    # A lunar year's table runs from the 大雪 before it to the 惊蛰 after it; the terms of
+    # the next round carry pinyin keys (DONG_ZHI is the 冬至 at the table's end).
+    for lunar_year in (year, year - 1, year + 1):
+        for key, s in Lunar.fromYmd(lunar_year, 1, 1).getJieQiTable().items():
+            if name in (key, _PINYIN.get(key)) and s.getYear() == year:
+                return date(s.getYear(), s.getMonth(), s.getDay())
     raise ValueError(f"no solar term {name!r} in {year}")
 
 
