@@ -52,7 +52,7 @@ def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def cmd_check_config(args: argparse.Namespace) -> int:
     from .configcheck import check_config
 
-    problems, warnings = check_config(Path(args.config))
+    problems, warnings = check_config(Path(args.config), args.now)
     for w in warnings:
         print(f"warning: {w}")
     for p in problems:

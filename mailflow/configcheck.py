@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, TemplateError, TemplateSyntaxError
 
 from .errors import ConfigError, Problem
-from .policy import load_policy
+from .policy import Policy, load_policy
 from .roster import load_roster
 from .settings import Settings, load_settings
 
@@ -91,16 +92,29 @@ def _placeholders(settings: Settings) -> tuple[list[Problem], list[str]]:
     return problems, warnings
 
 
-def check_config(path: Path) -> tuple[list[Problem], list[str]]:
-    """All problems (errors) and warnings; an empty problem list means ready to run."""
+def _calendar(policy: Policy, settings: Settings, now: str | None) -> list[str]:
+    """This year's and, from 1 December, next year's 调休 when not entered yet."""
+    from .app import parse_now
+    from .workdays import Workdays
+
+    tz = settings.company.timezone
+    today = (parse_now(now, tz) or datetime.now(timezone.utc)).astimezone(tz).date()
+    workdays = Workdays(policy.workdays)
+    return [workdays.unentered_warning(year) for year in workdays.unentered(today)]
+
+
+def check_config(path: Path, now: str | None = None) -> tuple[list[Problem], list[str]]:
+    """All problems (errors) and warnings; an empty problem list means ready to run.
+    `now` (ISO-8601, as --now) is the day the calendar warnings are for."""
     try:
         settings = load_settings(path)
     except ConfigError as exc:
         return exc.problems, []
     problems: list[Problem] = []
     roster = None
+    calendar: list[str] = []
     try:
-        load_policy(settings.company.rules)
+        calendar = _calendar(load_policy(settings.company.rules), settings, now)
     except ConfigError as exc:
         problems.extend(exc.problems)
     try:
@@ -111,7 +125,7 @@ def check_config(path: Path) -> tuple[list[Problem], list[str]]:
     problems.extend(_secrets(settings))
     placeholder_problems, warnings = _placeholders(settings)
     problems.extend(placeholder_problems)
-    warnings = list(settings.warnings) + warnings
+    warnings = list(settings.warnings) + warnings + calendar
     hr_people = roster.emails_with_role("hr") if roster else set()
     for addr in settings.company.hr:
         if hr_people and addr not in hr_people:

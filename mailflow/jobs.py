@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import leases
 from .app import App
+from .calendarnote import check_year
 from .checks.deadline import deadline_for
 from .compliance import queue_hr_monthly, queue_hr_weekly
 from .days import close_day
@@ -128,6 +129,10 @@ JOBS = (
         lambda app, day: _queued(queue_meeting_notice(app, meeting_day(app, day))),
         lambda app, day: app.now() < datetime.combine(meeting_day(app, day),
                                                       app.policy.meeting.at, tzinfo=app.tz)),
+    # Daily, with HR's other mails: a year whose 调休 is not entered is logged once a day
+    # and mailed to HR once a year. Only today's run is useful (no catch-up of log lines).
+    Job("calendar", lambda app, day: M(app).hr_at, lambda app, day: day.isoformat(),
+        check_year, lambda app, day: day == app.now().astimezone(app.tz).date()),
 )
 
 

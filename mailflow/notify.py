@@ -237,7 +237,8 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
     return {"supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,
             "date": day.isoformat(), "weekday": weekday_label(day),
             "deadline": f"{due.astimezone(app.tz):%H:%M}", "people": people, "issues": issues,
-            "counts": counts, "totals": {k: money(v) for k, v in totals.items()}}
+            "counts": counts, "totals": {k: money(v) for k, v in totals.items()},
+            "calendar_note": app.workdays.note(day)}
 
 
 def teams(app: App, day: date) -> list[tuple[Person, list[Person]]]:
@@ -286,7 +287,7 @@ def sample_contexts() -> dict[str, dict[str, Any]]:
     person = {"name": "张三", "status_text": "按时", "colour": COLOURS["on_time"], "time": "20:05",
               "breaks": ["人事未抄送"], "corrected": ["标题日期不符（已更正）"], "probation": True,
               "metrics": {"visits": "3", "sales": "12,000", "collections": "0"}}
-    from . import compliance, meeting, monthly, weekly
+    from . import calendarnote, compliance, meeting, monthly, weekly
 
     return {
         "weekly_draft": {**common, **weekly.sample_context()},
@@ -296,6 +297,7 @@ def sample_contexts() -> dict[str, dict[str, Any]]:
         "compliance": {**common, **compliance.sample_context()},
         "month_end": {**common, **monthly.sample_context()},
         "meeting": {**common, **meeting.sample_context()},
+        "calendar": {**common, **calendarnote.sample_context()},
         "reminder": {**common, "name": "张三", "date": "2026-11-26", "weekday": "周四",
                      "deadline": "21:00", "now_time": "20:00", "supervisor": "qian@example.com",
                      "supervisor_name": "钱主管"},
@@ -308,5 +310,6 @@ def sample_contexts() -> dict[str, dict[str, Any]]:
                    "issues": [{"name": "张三", "text": "需要样品"}],
                    "counts": {"due": 1, "reported": 1, "late": 0, "missing": 0, "breaks": 1,
                               "corrected": 0},
-                   "totals": {"visits": "3", "sales": "12,000", "collections": "0"}},
+                   "totals": {"visits": "3", "sales": "12,000", "collections": "0"},
+                   "calendar_note": {"year": 2027, "week": "mon-fri"}},
     }

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, Tem
 from .errors import ConfigError, Problem
 
 KINDS = ("reminder", "notice", "digest", "weekly_draft", "weekly_reminder", "compliance",
-         "month_end", "meeting")
+         "month_end", "meeting", "calendar")
 
 
 @dataclass(frozen=True)
