@@ -3,6 +3,9 @@
 Nothing is mocked: the week's mail is written the way real clients write it, APPENDed over
 IMAP into the embedded server with the arrival times it would have had, and fetched,
 judged and recorded by the same code `mailflow poll` runs.
+
+Its output folder (--out) is written only when it is new, empty, or its own earlier output
+(OutFolder): the demo never deletes a file it did not write.
 """
 
 from __future__ import annotations
