@@ -345,10 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
             "(late, missing, wrong copy, gb2312, Outlook tables, xlsx, corrections, replies, an "
             "unknown sender) as the week goes by, runs the same fetch, scheduler and sending "
             "code as `mailflow run`, prints who did what, and writes every delivered mail to "
-            "DIR/<recipient>/ with an index.html.")
+            "DIR/<recipient>/ with an index.html listing each person's mail day by day.")
     p.add_argument("--out", default="mailflow-demo", metavar="DIR",
                    help="folder for the delivered mails, status and export files "
-                        "(default: ./mailflow-demo; replaced on each run)")
+                        "(default: ./mailflow-demo): new, empty, or the demo's own earlier "
+                        "output, whose files are replaced; any other folder is refused")
     p.add_argument("--keep-running", action="store_true",
                    help="leave the IMAP server up and print how to connect a mail client")
     p.add_argument("--from", dest="from_", type=_date, metavar="YYYY-MM-DD",

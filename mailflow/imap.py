@@ -88,10 +88,17 @@ class Client(IMAPClient):
     examined: tuple[str, int] | None = None   # the folder open read-only, its UIDVALIDITY
 
     def examine(self, box: Mailbox, folder: str) -> int:
-        """Open the folder read-only, unless it is open already: the server keeps an open
-        folder current (and would close it were its UIDVALIDITY to change), so an idle
-        poll is one UID SEARCH, not EXAMINE + SEARCH. Returns the UIDVALIDITY."""
+        """Open the folder read-only, or, when it is open already, make the server report
+        the mail that came since the last command. Returns the UIDVALIDITY.
+
+        A folder kept open is cheaper than EXAMINE each poll, but RFC 3501 lets a server
+        hold new mail back from an open folder until NOOP or CHECK (pymap does: a UID
+        SEARCH there does not see it, and a report would be missed until the next NOOP).
+        So an idle poll is NOOP + UID SEARCH, not EXAMINE + SEARCH; a server would close
+        the folder were its UIDVALIDITY to change."""
         if self.examined is not None and self.examined[0] == folder:
+            self.noop()
+            self.saw_new_mail()   # what NOOP reported, the search that follows finds
             return self.examined[1]
         self.examined = None
         try:

@@ -57,7 +57,7 @@ def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
     draft = next((out / "qian.zg@example.com").glob("*周报草稿*.eml")).read_bytes()
     assert b"xlsx" in draft
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert index.count("<tr>") == sum(1 for _ in out.glob("*/*.eml"))
+    assert index.count('">原件</a>') == sum(1 for _ in out.glob("*/*.eml"))
     assert "\ufffd" not in "".join(p.read_text(encoding="utf-8") for p in out.glob("*/*.html"))
 
 

@@ -204,3 +204,34 @@ def test_error_text_decodes_the_replies_imaplib_keeps_as_bytes():
     fetch = IMAPClientError("FETCH command error: BAD [b'Error in IMAP command', b\"it's\"]")
     assert error_text(fetch) == "FETCH command error: BAD [Error in IMAP command, it's]"
     assert error_text(OSError("[Errno 111] Connection refused")) == "[Errno 111] Connection refused"
+
+
+@pytest.mark.parametrize("server_name", ["dovecot", "embedded"])
+def test_a_second_poll_on_a_kept_open_folder_sees_mail_appended_between(
+        project, passwords, request, server_name):
+    """The service's watchers and the demo keep a folder open between polls; a server may
+    hold new mail back from an open folder until NOOP (RFC 3501 allows it; pymap does), so
+    each poll must make it report: a report appended between two polls is fetched by the
+    second one, not at some later command."""
+    from mailflow import imap
+    from mailflow.app import load_app
+    from mailflow.pipeline import poll_open
+
+    server = request.getfixturevalue(server_name)
+    name = folder()
+    put(server, name, day_mails(1, tag="a"))
+    project.add_mailbox("hr", server.port, "hr@example.com", folders=(name,))
+    app = load_app(project.settings, "2026-11-19T19:30:00+08:00")
+    [box] = app.settings.mailboxes
+    client = imap.connect(box, box.password())
+    try:
+        assert poll_open(app, [(client, box)]).new == 1
+        put(server, name, [(raw, when + timedelta(minutes=30))
+                           for raw, when in day_mails(1, tag="b")])
+        app.fixed_now = datetime(2026, 11, 19, 20, 0, tzinfo=CST)
+        second = poll_open(app, [(client, box)])
+        assert (second.fetched, second.new) == (1, 1)
+        assert poll_open(app, [(client, box)]).fetched == 0
+    finally:
+        client.logout()
+    assert len(mails_in_db(project)) == 2
