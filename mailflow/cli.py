@@ -228,11 +228,15 @@ def cmd_meeting(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from .smtp import send_pending
+    from .smtp import send_pending, waiting_line
 
     app = _load(args)
     report = send_pending(app, _progress)
     print(report.summary())
+    if report.waiting is not None:
+        print(f"not sent: {waiting_line(report.waiting, app.tz)}")
+    elif report.problem:
+        print(f"not sent: {report.problem}")
     for line in report.refused:
         print(f"refused recipient: {line}")
     for line in report.retry_reasons:
@@ -241,7 +245,16 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(f"failed: {line}", file=sys.stderr)
     for line in report.unknown:
         print(f"unknown outcome, not resent: {line}", file=sys.stderr)
-    return 1 if report.failed or report.unknown else 0
+    return 1 if report.failed or report.unknown or report.problem else 0
+
+
+def _waiting_mail(app) -> str | None:  # type: ignore[no-untyped-def]
+    from .outbox import waiting
+    from .smtp import waiting_line
+
+    with app.read.begin() as session:
+        found = waiting(session)
+    return waiting_line(found, app.tz) if found else None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -260,6 +273,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         when = p.received_at.astimezone(app.tz).strftime("%H:%M") if p.received_at else "-"
         print(f"  {p.region:<8} {p.name:<8} {p.email:<32} {p.status:<8} {when:<6} "
               f"{' '.join(p.violations)}")
+    line = _waiting_mail(app)
+    if line:
+        print(f"outbox: {line}")
     return 0
 
 
