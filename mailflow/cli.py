@@ -61,7 +61,17 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) found; mailflow will not run until they are fixed.")
         return 1
     print(f"{Path(args.config).resolve()}: settings, rules, roster and templates are valid.")
-    return 0
+    if not args.connect:
+        return 0
+    from .configcheck import connect_all
+
+    results = connect_all(Path(args.config))
+    for ok, line in results:
+        print(f"ok: {line}" if ok else f"error: {line}")
+    failed = sum(not ok for ok, _ in results)
+    if failed:
+        print(f"{failed} of {len(results)} server(s) failed.")
+    return 1 if failed else 0
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -381,9 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
         "what was missed while it was down when that still makes sense; delivers the outbox. "
         "SIGTERM or Ctrl-C stops it cleanly. With --now, the clock starts there and runs.")
 
-    add("check-config", cmd_check_config, "validate settings, rules, roster and templates",
-        "Reads settings.toml, rules/, the roster CSV and templates/ and lists every problem "
-        "with its file, key or line, and the fix. Exit status 1 when anything is wrong.")
+    p = add("check-config", cmd_check_config, "validate settings, rules, roster and templates",
+            "Reads settings.toml, rules/, the roster CSV and templates/ and lists every problem "
+            "with its file, key or line, and the fix. Exit status 1 when anything is wrong. "
+            "Offline unless --connect is given.")
+    p.add_argument("--connect", action="store_true",
+                   help="also log in to every [[mailbox]] and the SMTP server and say, per "
+                        "server, OK or why not")
 
     p = add("poll", cmd_poll, "fetch new mail from every mailbox and judge it",
             "Reads every [[mailbox]] folder read-only (EXAMINE, BODY.PEEK), from where the "

@@ -185,16 +185,17 @@ async def _data(client: aiosmtplib.SMTP, raw: bytes, data_end: Callable[[], None
     try:
         assert protocol is not None
         protocol.write(body)
-        await asyncio.sleep(0)   # let a close the server already sent be seen first
+        data_end()
+        # A close the server sent before the "." is written means it cannot have the mail.
+        # Two turns of the loop let a close already received be seen (the first runs the
+        # I/O callbacks after this task's turn); one still on its way cannot be, and its
+        # row is reported unknown.
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
         if not client.is_connected:
             raise SMTPServerDisconnected("the server closed the connection")
-    except (SMTPServerDisconnected, OSError, AssertionError) as exc:
-        client.close()
-        raise _Temporary(f"{_LOST}: {exc}") from None
-    data_end()
-    try:
         protocol.write(b".\r\n")
-    except (SMTPServerDisconnected, OSError) as exc:
+    except (SMTPServerDisconnected, OSError, AssertionError) as exc:
         client.close()
         raise _Temporary(f"{_LOST}: {exc}") from None
     try:
