@@ -450,10 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the meeting day (default: the next one)")
 
     add("send", cmd_send, "deliver what the outbox holds, then exit",
-        "Sends every due outbox row over SMTP ([smtp] in the settings). A temporary failure "
-        "(4xx, dropped connection) is retried later with backoff; a permanent one (5xx) is "
-        "recorded with the server's words. A row is never sent twice: one interrupted during "
-        "delivery is reported as 'unknown outcome' and not resent. Exit 1 if any failed.")
+        "Sends every due outbox row over SMTP ([smtp] in the settings). A server that cannot "
+        "be reached, fails TLS or refuses the login touches no mail: it waits, and send and "
+        "status say how much and why. A reply or dropped connection before the end of the "
+        "message is retried later with backoff; a 5xx to the message itself is recorded "
+        "with the server's words. A row is never sent twice: one cut off after its whole "
+        "message was sent, before the server confirmed it, is reported as 'unknown outcome' "
+        "and not resent. Exit 1 if any failed or the server could not be used.")
 
     p = add("status", cmd_status, "each salesperson's status for a day",
             "on_time, late, missing or not_due for every salesperson on the roster that day, "
