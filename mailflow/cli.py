@@ -61,7 +61,17 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) found; mailflow will not run until they are fixed.")
         return 1
     print(f"{Path(args.config).resolve()}: settings, rules, roster and templates are valid.")
-    return 0
+    if not args.connect:
+        return 0
+    from .configcheck import connect_all
+
+    results = connect_all(Path(args.config))
+    for ok, line in results:
+        print(f"ok: {line}" if ok else f"error: {line}")
+    failed = sum(not ok for ok, _ in results)
+    if failed:
+        print(f"{failed} of {len(results)} server(s) failed.")
+    return 1 if failed else 0
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -228,11 +238,15 @@ def cmd_meeting(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from .smtp import send_pending
+    from .smtp import send_pending, waiting_line
 
     app = _load(args)
     report = send_pending(app, _progress)
     print(report.summary())
+    if report.waiting is not None:
+        print(f"not sent: {waiting_line(report.waiting, app.tz)}")
+    elif report.problem:
+        print(f"not sent: {report.problem}")
     for line in report.refused:
         print(f"refused recipient: {line}")
     for line in report.retry_reasons:
@@ -241,7 +255,16 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(f"failed: {line}", file=sys.stderr)
     for line in report.unknown:
         print(f"unknown outcome, not resent: {line}", file=sys.stderr)
-    return 1 if report.failed or report.unknown else 0
+    return 1 if report.failed or report.unknown or report.problem else 0
+
+
+def _waiting_mail(app) -> str | None:  # type: ignore[no-untyped-def]
+    from .outbox import waiting
+    from .smtp import waiting_line
+
+    with app.read.begin() as session:
+        found = waiting(session)
+    return waiting_line(found, app.tz) if found else None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -260,6 +283,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         when = p.received_at.astimezone(app.tz).strftime("%H:%M") if p.received_at else "-"
         print(f"  {p.region:<8} {p.name:<8} {p.email:<32} {p.status:<8} {when:<6} "
               f"{' '.join(p.violations)}")
+    line = _waiting_mail(app)
+    if line:
+        print(f"outbox: {line}")
     return 0
 
 
@@ -371,9 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
         "what was missed while it was down when that still makes sense; delivers the outbox. "
         "SIGTERM or Ctrl-C stops it cleanly. With --now, the clock starts there and runs.")
 
-    add("check-config", cmd_check_config, "validate settings, rules, roster and templates",
-        "Reads settings.toml, rules/, the roster CSV and templates/ and lists every problem "
-        "with its file, key or line, and the fix. Exit status 1 when anything is wrong.")
+    p = add("check-config", cmd_check_config, "validate settings, rules, roster and templates",
+            "Reads settings.toml, rules/, the roster CSV and templates/ and lists every problem "
+            "with its file, key or line, and the fix. Exit status 1 when anything is wrong. "
+            "Offline unless --connect is given.")
+    p.add_argument("--connect", action="store_true",
+                   help="also log in to every [[mailbox]] and the SMTP server and say, per "
+                        "server, OK or why not")
 
     p = add("poll", cmd_poll, "fetch new mail from every mailbox and judge it",
             "Reads every [[mailbox]] folder read-only (EXAMINE, BODY.PEEK), from where the "
@@ -428,10 +458,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the meeting day (default: the next one)")
 
     add("send", cmd_send, "deliver what the outbox holds, then exit",
-        "Sends every due outbox row over SMTP ([smtp] in the settings). A temporary failure "
-        "(4xx, dropped connection) is retried later with backoff; a permanent one (5xx) is "
-        "recorded with the server's words. A row is never sent twice: one interrupted during "
-        "delivery is reported as 'unknown outcome' and not resent. Exit 1 if any failed.")
+        "Sends every due outbox row over SMTP ([smtp] in the settings). A server that cannot "
+        "be reached, fails TLS or refuses the login touches no mail: it waits, and send and "
+        "status say how much and why. A reply or dropped connection before the end of the "
+        "message is retried later with backoff; a 5xx to the message itself is recorded "
+        "with the server's words. A row is never sent twice: one cut off after its whole "
+        "message was sent, before the server confirmed it, is reported as 'unknown outcome' "
+        "and not resent. Exit 1 if any failed or the server could not be used.")
 
     p = add("status", cmd_status, "each salesperson's status for a day",
             "on_time, late, missing or not_due for every salesperson on the roster that day, "

@@ -1,4 +1,5 @@
-"""`mailflow check-config`: every problem in settings, rules, roster and templates."""
+"""`mailflow check-config`: every problem in settings, rules, roster and templates; with
+--connect, a login to every mailbox and to the SMTP server (`connect_all`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, TemplateError, TemplateSyntaxError
 
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, UserError
 from .policy import Policy, load_policy
 from .roster import load_roster
 from .settings import Settings, load_settings
@@ -132,3 +133,50 @@ def check_config(path: Path, now: str | None = None) -> tuple[list[Problem], lis
             warnings.append(f"{settings.path}: company.hr lists {addr}, which is not on the "
                             "roster with role hr")
     return problems, warnings
+
+
+def connect_all(path: Path) -> list[tuple[bool, str]]:
+    """Log in to every [[mailbox]] (IMAP) and to [smtp]; per server, whether it worked and
+    what to say (the same messages the service gives, with the fix)."""
+    import asyncio
+
+    from . import imap
+    from .smtp import ServerUnusable, connect
+    from .tlsfix import IMAP_PORTS, tls_fix
+
+    settings = load_settings(path)
+    out: list[tuple[bool, str]] = []
+    for box in settings.mailboxes:
+        where = f"mailbox {box.name!r} ({box.username} at {box.host}:{box.port})"
+        try:
+            client = imap.connect(box, box.password())
+        except (imap.ImapError, UserError, ConfigError) as exc:
+            text = str(exc)
+            fix = tls_fix(f"[[mailbox]] {box.name!r}", box.security, box.port, text,
+                          IMAP_PORTS)
+            out.append((False, f"{where}: {text}" + (f"; {fix}" if fix else "")))
+            continue
+        try:
+            client.logout()
+        except Exception:  # the login worked, which is what was asked
+            pass
+        out.append((True, f"{where}: logged in"))
+    smtp = settings.smtp
+    if smtp is not None:
+        where = f"SMTP server {smtp.host}:{smtp.port}"
+
+        async def attempt() -> None:
+            client = await connect(smtp)
+            try:
+                await asyncio.wait_for(client.quit(), 5)
+            except Exception:  # the login worked, which is what was asked
+                client.close()
+
+        try:
+            asyncio.run(attempt())
+        except ServerUnusable as exc:
+            out.append((False, str(exc)))
+        else:
+            login = f"logged in as {smtp.username}" if smtp.username else "connected (no login)"
+            out.append((True, f"{where}: {login}"))
+    return out
