@@ -13,10 +13,17 @@ PROMISES = [
     ("A mail is recorded before it is judged; kill -9 of `poll` after FETCH before the "
      "commit, after the commit, or mid-judging, then a rerun: the same records",
      "tests/faults/test_kill.py::test_poll_killed_midway_then_rerun_gives_the_same_records"),
-    ("kill -9 of `send` after a row is claimed, and after the SMTP 250: never sent twice; "
-     "the unknown outcome keeps its Message-ID and is reported",
-     "tests/faults/test_kill.py::test_kill_between_queue_and_send_sends_once, "
+    ("kill -9 of `send` after a row is claimed (before SMTP), at the end of its DATA, and "
+     "after the SMTP 250: never sent twice and none lost; a row stopped before the end of "
+     "DATA is sent on the rerun, one stopped after it keeps its Message-ID and is reported "
+     "as unknown",
+     "tests/faults/test_kill.py::test_kill_before_the_message_is_sent_sends_it_on_the_rerun, "
+     "test_kill_at_the_end_of_data_is_an_unknown_outcome, "
      "test_kill_between_send_and_mark_never_sends_twice"),
+    ("A wrong SMTP password, no connection, a TLS failure, a reply or drop before the end "
+     "of DATA: no mail is lost or sent twice (wrong then right password delivers each "
+     "queued mail once); `status` and `send` say how many wait and why; only a drop after "
+     "the end of DATA is unknown", "tests/test_smtp_login.py"),
     ("Dovecot killed mid-FETCH and restarted: the poll says so (exit 1), keeps what it had, "
      "the next poll completes the folder with nothing doubled",
      "tests/faults/test_faults.py::test_dovecot_stopped_mid_fetch_then_restarted"),

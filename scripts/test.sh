@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: Dovecot and PostgreSQL from Debian's
-# packages, the project and its test dependencies in .venv, then pytest twice — on
-# SQLite, then on PostgreSQL. The tests start their own private Dovecot and PostgreSQL
-# on free loopback ports, the embedded IMAP server and aiosmtpd.
-set -euo pipefail
+# The whole test suite, from a fresh machine: Dovecot, PostgreSQL and faketime from
+# Debian's packages, the project and its test dependencies in .venv, then pytest: on
+# SQLite, on PostgreSQL, and on SQLite again under a clock in 2027 and in 2030 (every
+# time a test relies on is pinned; these runs prove it). The tests start their own
+# private Dovecot and PostgreSQL on free loopback ports, the embedded IMAP server and
+# aiosmtpd. A failing run does not stop the others; a summary at the end names each
+# run's outcome, and the exit status is 1 if any failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v faketime >/dev/null 2>&1 || missing+=(faketime)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-        echo "== installing Debian's ${missing[*]} (the servers the tests run against)"
+        echo "== installing Debian's ${missing[*]} (the servers the tests run against, the fake clock)"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    else
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || exit 1
+    elif [ "${missing[*]}" != faketime ] || [ "${CI:-}" = true ]; then
         echo "Missing: sudo apt-get install ${missing[*]}, then run this again." >&2
         exit 1
     fi
@@ -22,12 +26,77 @@ fi
 
 if [ ! -x .venv/bin/python ]; then
     echo "== creating .venv"
-    python3 -m venv .venv
+    python3 -m venv .venv || exit 1
 fi
 echo "== installing mailflow and its test dependencies"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[demo,test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[demo,test]' || exit 1
 
-echo "== the tests on SQLite"
-.venv/bin/python -m pytest "$@"
-echo "== the tests on PostgreSQL"
-MAILFLOW_TEST_DB=postgresql .venv/bin/python -m pytest "$@"
+summary=()
+failed=0
+
+# run NAME COMMAND...: one pytest run; its outcome and wall time go to the summary.
+run() {
+    local name=$1 started code
+    shift
+    echo "== the tests $name"
+    started=$(date +%s)
+    "$@"
+    code=$?
+    local took=$(( $(date +%s) - started ))
+    if [ $code = 0 ]; then
+        summary+=("passed  $name ($((took / 60))m$((took % 60))s)")
+    else
+        summary+=("FAILED  $name ($((took / 60))m$((took % 60))s, pytest exit $code)")
+        failed=1
+    fi
+}
+
+# faked WHEN COMMAND...: COMMAND with the wall clock starting at WHEN (ISO 8601) and
+# running. One offset for every process (pytest, the `mailflow run` it starts,
+# PostgreSQL, openssl writing the test certificates), so their clocks agree; the
+# monotonic clock stays real, so every timeout keeps its length. tests/clock holds the
+# time.sleep that libfaketime 0.9.10 breaks once the monotonic clock is left real.
+faked() {
+    local when=$1
+    shift
+    local offset=$(( $(date -d "$when" +%s) - $(date +%s) ))
+    PYTHONPATH="$PWD/tests/clock${PYTHONPATH:+:$PYTHONPATH}" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+        faketime -f "+$offset" "$@"
+}
+
+# Under the fake clock: every test but those marked `clockfree` (no date judged, and
+# slow: fuzzing, the long fault runs); the SQLite run above has them.
+clock_run() {
+    local when=$1
+    shift
+    if ! command -v faketime >/dev/null 2>&1; then
+        echo "== the tests under a clock at $when: faketime is missing (apt-get install faketime)" >&2
+        if [ "${CI:-}" = true ]; then
+            summary+=("FAILED  under a clock at $when: faketime is not installed")
+            failed=1
+        else
+            summary+=("SKIPPED under a clock at $when: faketime is not installed")
+        fi
+        return
+    fi
+    local seen
+    seen=$(faked "$when" .venv/bin/python -c \
+        'import datetime; print(datetime.datetime.now(datetime.timezone.utc).year)')
+    if [ "$seen" != "${when:0:4}" ]; then
+        echo "faketime did not set the clock: Python sees the year '$seen', not ${when:0:4}" >&2
+        summary+=("FAILED  under a clock at $when: faketime did not take effect")
+        failed=1
+        return
+    fi
+    run "under a clock at $when (SQLite)" faked "$when" .venv/bin/python -m pytest \
+        -m "not clockfree" "$@"
+}
+
+run "on SQLite" .venv/bin/python -m pytest "$@"
+run "on PostgreSQL" env MAILFLOW_TEST_DB=postgresql .venv/bin/python -m pytest "$@"
+clock_run "2027-01-04T09:00:00+08:00" "$@"
+clock_run "2030-12-31T23:30:00+08:00" "$@"
+
+echo "== summary"
+printf '%s\n' "${summary[@]}"
+exit $failed

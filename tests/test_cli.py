@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import mailbox
+import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 
-from conftest import MAIL, read_mail
+from conftest import CLOCK, MAIL, read_mail
+
+# When the mbox, the Maildir and the lone .eml of the ingest test say their mail came.
+FROM_LINE = datetime(2026, 11, 26, 12, 6, tzinfo=timezone.utc)    # 20:06 in Shanghai
+DELIVERED = datetime(2026, 11, 26, 12, 7, tzinfo=timezone.utc)
+SAVED = datetime(2026, 11, 26, 12, 8, tzinfo=timezone.utc)
+INGESTED = "2026-11-27T10:00:00+08:00"
 
 
 def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
@@ -49,31 +57,44 @@ def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
     draft = next((out / "qian.zg@example.com").glob("*周报草稿*.eml")).read_bytes()
     assert b"xlsx" in draft
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert index.count("<tr>") == sum(1 for _ in out.glob("*/*.eml"))
+    assert index.count('">原件</a>') == sum(1 for _ in out.glob("*/*.eml"))
     assert "\ufffd" not in "".join(p.read_text(encoding="utf-8") for p in out.glob("*/*.html"))
 
 
 def test_ingest_eml_mbox_and_maildir(project, tmp_path):
+    # None of these mails has a Received header: the arrival is the mbox "From " line's
+    # time, the Maildir file name's delivery time, the Date header, and, for a mail with
+    # no date at all, the file's modification time. Each is pinned here: left to the
+    # writer, the first two and the last would be today, and the mails would be judged
+    # as sent weeks before they arrived.
     box = mailbox.mbox(str(tmp_path / "reports.mbox"))
-    box.add(mailbox.mboxMessage(read_mail("hr_in_to_not_cc.eml")))
+    boxed = mailbox.mboxMessage(read_mail("hr_in_to_not_cc.eml"))
+    boxed.set_from("MAILER-DAEMON", FROM_LINE.timetuple())
+    box.add(boxed)
     box.flush()
-    md = mailbox.Maildir(str(tmp_path / "Maildir"))
-    md.add(read_mail("wrong_supervisor.eml"))
+    mailbox.Maildir(str(tmp_path / "Maildir"))
+    # Named as a delivery agent names it: the delivery time in seconds first.
+    (tmp_path / "Maildir" / "new" / f"{int(DELIVERED.timestamp())}.M1P1.mx.example.com"
+     ).write_bytes(read_mail("wrong_supervisor.eml"))
     folder = tmp_path / "emls"
     folder.mkdir()
     shutil.copy(MAIL / "on_time_foxmail.eml", folder)
     shutil.copy(MAIL / "no_from_unparseable.eml", folder)
+    os.utime(folder / "no_from_unparseable.eml", (SAVED.timestamp(), SAVED.timestamp()))
     res = project.cli("ingest", str(tmp_path / "reports.mbox"), str(tmp_path / "Maildir"),
-                      str(folder))
+                      str(folder), now=INGESTED)
     assert res.code == 0, res.err
     assert "4 fetched, 4 new" in res.out
     # Three mails for feng on 11-26 (one per source) … the first decides, all are kept.
-    data = json.loads(project.cli("export", "--from", "2026-11-26", "--to", "2099-12-31").out)
+    data = json.loads(project.cli("export", "--from", "2026-11-26", "--to", "2026-11-26").out)
     assert len(data["reports"]) == 3
     assert {v["code"] for v in data["violations"]} == {"hr_not_cc", "not_to_supervisor"}
-    # It has no Date or Received header: its arrival is the file's time (today).
+    dated = datetime(2026, 11, 26, 12, 5, tzinfo=timezone.utc)   # on_time_foxmail's Date
+    assert sorted(datetime.fromisoformat(r["received_at"]) for r in data["reports"]) == \
+        [dated, FROM_LINE, DELIVERED]
     assert data["unparsed"][0]["error"] == "no From header"
-    again = project.cli("ingest", str(folder))
+    assert datetime.fromisoformat(data["unparsed"][0]["received_at"]) == SAVED
+    again = project.cli("ingest", str(folder), now=INGESTED)
     assert "2 fetched, 0 new" in again.out
 
 
@@ -99,7 +120,8 @@ def test_user_mistakes_get_a_message_not_a_traceback(project, tmp_path):
     res = project.cli("poll")
     assert res.code == 1 and "--once" in res.err
     missing = subprocess.run([sys.executable, "-m", "mailflow", "--config",
-                              str(tmp_path / "none.toml"), "status"], capture_output=True,
+                              str(tmp_path / "none.toml"), "--now", CLOCK, "status"],
+                             capture_output=True,
                              text=True)
     assert missing.returncode == 1 and "none.toml: (file): does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
@@ -121,15 +143,16 @@ def test_init_then_check_config_says_what_to_fill_in(tmp_path, monkeypatch):
     folder = tmp_path / "acme"
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["init", str(folder)]) == 0
+        assert main(["--now", CLOCK, "init", str(folder)]) == 0
     assert (folder / "rules" / "daily.toml").is_file() and (folder / "templates").is_dir()
+    assert f'since = "{CLOCK[:10]}"' in (folder / "settings.toml").read_text(encoding="utf-8")
     assert (folder / "roster.csv").read_text(encoding="utf-8").startswith(
         "email,name,role,region,supervisor,start_date,end_date,probation\n")
     monkeypatch.delenv("MAILFLOW_HR_PASSWORD", raising=False)
     monkeypatch.delenv("MAILFLOW_SMTP_PASSWORD", raising=False)
     out = io.StringIO()
     with redirect_stdout(out):
-        code = main(["--config", str(folder / "settings.toml"), "check-config"])
+        code = main(["--config", str(folder / "settings.toml"), "--now", CLOCK, "check-config"])
     text = out.getvalue()
     assert code == 1
     errors = [line for line in text.splitlines() if line.startswith("error:")]
@@ -145,9 +168,9 @@ def test_init_then_check_config_says_what_to_fill_in(tmp_path, monkeypatch):
     monkeypatch.setenv("MAILFLOW_HR_PASSWORD", "x")
     monkeypatch.setenv("MAILFLOW_SMTP_PASSWORD", "y")
     with redirect_stdout(io.StringIO()):
-        assert main(["--config", str(settings), "check-config"]) == 0
+        assert main(["--config", str(settings), "--now", CLOCK, "check-config"]) == 0
     with redirect_stdout(io.StringIO()):
-        assert main(["init", str(folder)]) == 1  # never overwrites
+        assert main(["--now", CLOCK, "init", str(folder)]) == 1  # never overwrites
 
 
 def test_readme_command_reference_matches_help():

@@ -53,7 +53,7 @@ def test_every_code_a_mail_shows_has_its_wording():
     wording = tomllib.loads((TEMPLATES / "problems.toml").read_text())
     labels = wording["labels"]
     daily = {c for cs in codes.CHECK_CODES.values() for c in cs}
-    missing = [c for c in (*codes.STATUSES, *sorted(daily)) if c not in labels]
+    missing = [c for c in (*codes.STATUSES, *sorted(daily), *codes.MARKS) if c not in labels]
     assert not missing, f"templates/problems.toml [labels] lacks {missing}"
     for code in codes.NOTICE_CODES:
         entry = wording.get(code)
@@ -61,7 +61,7 @@ def test_every_code_a_mail_shows_has_its_wording():
         variants = [v for v in entry.values() if isinstance(v, dict)] or [entry]
         for v in variants:
             assert v.get("what") and v.get("fix"), f"[{code}] needs both what and fix"
-    unknown = (set(labels) - set(codes.CODES) - set(codes.STATUSES)) | \
+    unknown = (set(labels) - set(codes.CODES) - set(codes.STATUSES) - set(codes.MARKS)) | \
         (set(wording) - {"labels"} - set(codes.NOTICE_CODES))
     assert not unknown, f"templates/problems.toml words codes that do not exist: {unknown}"
 

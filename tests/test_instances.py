@@ -1,7 +1,11 @@
 """Three `mailflow run` processes on one database (PostgreSQL in the PostgreSQL pass,
 one SQLite file in the other): each folder is watched by exactly one of them, each job
 runs once, no mail goes out twice, and when the holder of a folder is killed another
-instance takes the folder over within 30 seconds."""
+instance takes the folder over once its lease expires.
+
+Every wait is derived from the lease and schedule settings, with room for a loaded
+machine (three instances, Dovecot and the database on two busy cores): a deadline met by
+a few seconds on a quiet machine is a test that fails on CI."""
 
 from __future__ import annotations
 
@@ -18,11 +22,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from conftest import report, smtp_block
+from conftest import ROOT, report, smtp_block
 from test_imap import folder, put
+
+from mailflow.store import leases
+from mailflow.config.policy import load_policy
 
 CST = timezone(timedelta(hours=8))
 NOW = "2026-11-19T21:40:00+08:00"     # after close_day (21:30): that job is due
+
+TICK = 15.0     # seconds between scheduler ticks (service.py)
+SEND_EVERY = float(load_policy(ROOT / "rules").notify.send_every_seconds)
+SLACK = 45.0    # starting Python, connecting, judging and sending on a loaded machine
+# Three instances started, each folder leased and its first mail judged.
+STARTED = SLACK
+# A killed holder's folder: its lease expires, the next try takes it, a catch-up judges.
+TAKEOVER = leases.TTL.total_seconds() + leases.RETRY_EVERY + SLACK
+# A job the killed instance was running: its lease expires, a tick runs it again, and the
+# sender delivers what it queued.
+SETTLED = leases.TTL.total_seconds() + TICK + SEND_EVERY + 2 * SLACK
 
 
 def _start(project, log: Path, instance: str) -> subprocess.Popen[bytes]:
@@ -85,10 +103,10 @@ def test_three_instances_share_folders_jobs_and_outbox(project, passwords, dovec
     procs = [_start(project, log, f"node{i}" if hosts == "machines" else "")
              for i, log in enumerate(logs)]
     try:
-        held = _wait(lambda: (lambda l: l if len(l) == 3 else None)(_leases(project)), 30,
-                     "every folder leased")
+        held = _wait(lambda: (lambda l: l if len(l) == 3 else None)(_leases(project)),
+                     STARTED, "every folder leased")
         for n in range(3):
-            _wait(lambda n=n: _reports(project, f"first-{n}@example.com"), 30,
+            _wait(lambda n=n: _reports(project, f"first-{n}@example.com"), STARTED,
                   f"the mail in folder {n} judged")
         # Exactly one instance watches each folder.
         watching = [re.findall(r"watching hr/(\S+) with", log.read_text()) for log in logs]
@@ -102,17 +120,16 @@ def test_three_instances_share_folders_jobs_and_outbox(project, passwords, dovec
         victim.wait()
         killed_at = time.monotonic()
         put(dovecot, names[0], [_mail(9, "after-kill")])
-        _wait(lambda: _reports(project, "after-kill@example.com"), 30,
+        _wait(lambda: _reports(project, "after-kill@example.com"), TAKEOVER,
               "the folder of the killed instance taken over and its new mail judged")
         took = time.monotonic() - killed_at
-        assert took <= 30
         new_holder = _leases(project)[f"folder:hr/{names[0]}"]
         assert int(new_holder.split(":")[1]) in {p.pid for p in procs if p is not victim}
 
         # Jobs ran once among the three; no mail went out twice. A job or a delivery the
         # killed instance was in the middle of is finished by another (a job once its
         # lease expires and a scheduler tick comes), or reported "unknown", never resent.
-        _wait(lambda: _outbox_settled(project), 90, "the digests queued and delivered")
+        _wait(lambda: _outbox_settled(project), SETTLED, "the digests queued and delivered")
         with project.engine().connect() as conn:
             runs = list(conn.execute(text("select job, period from job_runs")))
             outbox = list(conn.execute(text("select message_id, state from outbox")))

@@ -240,11 +240,16 @@ def test_delivery_over_tls_with_the_servers_ca(project, tls):
         res = project.cli("send", now=NOW)
         assert res.code == 0 and res.out.startswith("2 sent"), res.err
         assert len(server.recorder.messages) == 2
-        # Without the CA the certificate is not trusted: nothing is sent, all is kept.
+        # Without the CA the certificate is not trusted: nothing is sent, all is kept, and
+        # the message names the fix.
         project.write_settings(block)
         project.cli("close-day", "--date", "2026-11-18", now=NOW)
         res = project.cli("send", now=NOW)
-        assert "CERTIFICATE_VERIFY_FAILED" in res.err and "1 to retry" in res.out
+        print(res.out)
+        assert res.code == 1 and "CERTIFICATE_VERIFY_FAILED" in res.out
+        assert '[smtp] ca_file = "/path/to/ca.pem"' in res.out
+        assert "2 mail(s) waiting for a working TLS connection" in res.out
         assert len(server.recorder.messages) == 2
+        assert [r[1] for r in outbox_rows(project)] == ["sent", "sent", "pending", "pending"]
     finally:
         server.stop()

@@ -110,3 +110,45 @@ def test_restart_after_a_missed_close_sends_the_days_digests_once(service_projec
     finally:
         assert again.stop() == 0
     assert len(digests_for_19()) == 2 and len(smtp_server.recorder.messages) == total
+
+
+def test_back_after_days_down_each_supervisor_gets_the_latest_digest_only(service_project,
+                                                                         smtp_server):
+    from sqlalchemy import text
+
+    engine = service_project.engine()
+
+    def rows(sql: str) -> list:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)))
+
+    first = Running(service_project, "2026-11-16T12:00:00+08:00")
+    try:
+        wait_for(lambda: "with IDLE" in first.text(), 20, "the IDLE watcher")
+        wait_for(lambda: rows("select period from job_runs where job = 'schedule-start'"), 20,
+                 "the schedule's start")
+    finally:
+        assert first.stop() == 0
+    # Down from Monday noon to the next Thursday morning: 19, 20, 23, 24 and 25 November
+    # (the catch-up window's workdays) were never closed.
+    back = Running(service_project, "2026-11-26T09:00:00+08:00")
+
+    def digests() -> list[tuple[str, str]]:
+        return [s for s in subjects(smtp_server) if s[0].startswith("日清")]
+    try:
+        wait_for(lambda: len(digests()) >= 2, 40, "the 2026-11-25 digests")
+        wait_for(lambda: rows("select count(*) from job_runs where job = 'close-day'")[0][0] == 5,
+                 20, "every missed close recorded")
+        time.sleep(2)
+    finally:
+        assert back.stop() == 0
+    assert sorted(digests(), key=lambda s: s[1]) == [
+        ("日清 华南 2026-11-25：已交 0/2，未交 2", "孙主管 <sun.zg@example.com>"),
+        ("日清 华东 2026-11-25：已交 0/2，未交 2", "钱主管 <qian.zg@example.com>")]
+    queued = rows("select period from outbox where kind = 'digest'")
+    assert sorted(p for (p,) in queued) == ["2026-11-25", "2026-11-25"]
+    closes = rows("select day, missing from day_closes order by day")
+    assert [str(d) for d, _ in closes] == ["2026-11-19", "2026-11-20", "2026-11-23",
+                                           "2026-11-24", "2026-11-25"]
+    assert rows("select count(*) from violations where code = 'missing'")[0][0] == \
+        sum(m for _, m in closes) == 20

@@ -44,7 +44,7 @@ def test_when_each_job_runs_in_one_week(app):
             for name in JOB}
     assert runs["remind"] == {THU: time(20), FRI: time(20), SAT: None, MON: time(20)}
     assert runs["close-day"][THU] == time(21, 30) and runs["close-day"][SAT] is None
-    assert runs["weekly-drafts"] == {THU: None, FRI: time(18), SAT: None, MON: None}
+    assert runs["weekly-drafts"] == {THU: None, FRI: time(21, 45), SAT: None, MON: None}
     assert runs["meeting"] == {THU: None, FRI: time(17), SAT: None, MON: None}
     assert runs["close-week"][MON] == time(10, 30) and runs["hr-weekly"][MON] == time(9)
     assert runs["month-end"] == {THU: None, FRI: None, SAT: None, MON: time(10)}

@@ -1,6 +1,10 @@
 """Weekly drafts, weekly reports, HR compliance mails, month end and the meeting notice,
 end to end: mail APPENDed into Dovecot, polled, closed, compiled, sent to aiosmtpd; the
-.xlsx attachments opened back with openpyxl and checked against `export`."""
+.xlsx attachments opened back with openpyxl and checked against `export`.
+
+The roster has 赵磊 move from 华东 to 华南 on 11-18, 李娜 join on 11-18 (after the
+indicator sheets were due on 11-10) and 吴刚 leave on 11-06: every figure follows the
+roster of each day."""
 
 from __future__ import annotations
 
@@ -9,15 +13,24 @@ import json
 import os
 import shutil
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from openpyxl import load_workbook
 
 from conftest import ROOT, ROSTER, Project, new_database, smtp_block
+from mail.make_cases import SECTIONS, SUP
+from mailflow.app import load_app
 from mailflow.testing.clientmail import Draft, write
+from mailflow.mails.compliance import compliance_context
+from mailflow.mails.notify import common, renderer_for
+from mailflow.mails.weekly import draft_context
 from servers import SmtpServer, deliver, imap_login
 from week import CST, HR, SUN, week
+
+# Left before the month's indicator sheets were due: owes none.
+WU = "wu.gang@example.com,吴刚,sales,华东,qian.zg@example.com,2025-01-01,2026-11-06,no\n"
+FENG = ("冯喆", "feng.zhe@example.com")
 
 GM = ("王总", "gm@example.com")
 QIAN = ("钱主管", "qian.zg@example.com")
@@ -37,6 +50,14 @@ def extra_mail() -> list[tuple[bytes, datetime]]:
         mail("xlsx", ("冯喆", "feng.zhe@example.com"), (HR,), (QIAN,), "11月考核指标确认",
              datetime(2026, 11, 5, 10, 0, tzinfo=CST), "feng-ind@example.com",
              (("指标", "已签字"),)),
+        # 11-18 19:00 went without HR in Cc; sent again at 20:00 before the close.
+        mail("foxmail", FENG, (SUP,), (HR,), "工作日报 2026-11-18",
+             datetime(2026, 11, 18, 20, 0, tzinfo=CST), "feng-18-resend@example.com", SECTIONS),
+    ] + [  # the week before (W46), Monday to Friday: the weekly draft compares with it
+        mail("foxmail", FENG, (SUP,), (HR,), f"工作日报 2026-11-{day:02d}",
+             datetime(2026, 11, day, 20, 0, tzinfo=CST), f"feng-{day}-w46@example.com",
+             (*SECTIONS[:2], ("销售额", f"{day - 8}万"), *SECTIONS[3:]))
+        for day in range(9, 14)
     ]
 
 
@@ -45,7 +66,7 @@ def world(tmp_path_factory, dovecot, postgres):
     root = tmp_path_factory.mktemp("wm")
     shutil.copytree(ROOT / "rules", root / "rules")
     shutil.copytree(ROOT / "templates", root / "templates")
-    (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    (root / "roster.csv").write_text(ROSTER + WU, encoding="utf-8")
     smtp = SmtpServer().start()
     project = Project(root)
     folder = "M" + uuid.uuid4().hex[:8]
@@ -133,12 +154,17 @@ def test_weekly_draft_grid_totals_and_xlsx(world):
             sales[(r["email"], r["report_date"])] = r["metrics"].get("sales", 0)
     feng_total = sum(v for (e, _), v in sales.items() if e == "feng.zhe@example.com")
     metrics = {row[0]: row for row in sheet_rows(book, "指标")}
-    assert metrics["冯喆"][2] == f"{feng_total:,.0f}"
+    assert metrics["冯喆"][2] == feng_total
     assert metrics["合计"][0] == "合计"
     issues = sheet_rows(book, "问题与需求")
     assert issues[0] == ["姓名", "日期", "内容", "重复出现", "日报 Message-ID"]
     # "需要样品支持" was in every report: flagged, and each item traceable to its report.
-    assert all(row[3] == "是" for row in issues[1:] if row[2] == "需要样品支持")
+    # 赵磊 was in this team on Monday and Tuesday only: his two days, not flagged.
+    assert all(row[3] == "是" for row in issues[1:]
+               if row[2] == "需要样品支持" and row[0] != "赵磊")
+    assert sorted(row[1] for row in issues[1:] if row[0] == "赵磊") == ["2026-11-16",
+                                                                       "2026-11-17"]
+    assert "赵磊：周一 按时，周二 按时，周三 无需提交，周四 无需提交，周五 无需提交" in text
     assert all(row[4].endswith("@example.com") for row in issues[1:])
     assert sheet_rows(book, "主管填写")[1:] == [["本周总结", None], ["下周重点", None]]
 
@@ -157,10 +183,12 @@ def test_weekly_reports_judged(world):
 def test_month_close_lists_missing_forms(world):
     codes = {(v["email"], v["code"]) for v in world.export["violations"]
              if v["date"] == "2026-11-01"}
+    # 李娜 joined after the indicator sheets were due (11-10) and 吴刚 left before: neither
+    # owes one. 赵磊 was in two teams this month and owes one sheet: one verdict.
     assert codes == {("sun.zg@example.com", "assessment_missing"),
                      ("han.mei@example.com", "indicators_missing"),
-                     ("zhao.lei@example.com", "indicators_missing"),
-                     ("li.na@example.com", "indicators_missing")}
+                     ("zhao.lei@example.com", "indicators_missing")}
+    assert world.results["close-month"].out.count("zhao.lei@example.com") == 1
 
 
 def test_hr_weekly_compliance_mail_matches_export(world):
@@ -199,8 +227,10 @@ def test_month_end_sheet_prefilled(world):
 def test_hr_monthly_and_meeting(world):
     [monthly] = mails(world, "日报合规月报 2026-11")
     text = monthly.get_body(("plain",)).get_content()
-    assert "未交考核表的主管：华南 孙主管" in text
-    assert "未交签字指标表的业务员：华东 韩梅、华南 李娜、华南 赵磊" in text
+    # Compiled 12-04, after both deadlines; listed by the row of the day each was due.
+    assert "未交考核表的主管（2026-12-03 18:00 截止）：华南 孙主管" in text
+    assert "未交签字指标表的业务员（2026-11-10 18:00 截止）：华东 赵磊、华东 韩梅" in text
+    assert "李娜" not in text.split("月底表格")[1] and "吴刚" not in text
     meeting = mails(world, "周六会议通知")
     assert len(meeting) == 8                 # everyone on the roster that day
     body = meeting[0].get_body(("plain",)).get_content()
@@ -217,3 +247,125 @@ def test_nothing_is_sent_twice(world):
     assert "0 queued" in again[0].out and "0 queued" in again[1].out
     assert again[3].out.startswith("0 sent")
     assert len(world.smtp.recorder.messages) == before
+
+
+def app_at(world, now: str):
+    return load_app(world.settings, now)
+
+
+def test_monthly_mail_before_the_form_deadline_lists_only_what_is_past_due(world):
+    """HR's monthly mail of 12-01: the assessment forms are due 12-03 18:00, so no
+    supervisor is listed as not having handed one in; the indicator sheets (due 11-10)
+    are past due and listed."""
+    app = app_at(world, "2026-12-01T09:00:00+08:00")
+    context, _ = compliance_context(app, "monthly", date(2026, 11, 1), date(2026, 11, 30),
+                                    date(2026, 10, 1), date(2026, 10, 31), "2026-11")
+    text = renderer_for(app).render("compliance", {**common(app), **context}).text
+    forms = text.split("月底表格：")[1].split("需要人事")[0]
+    assert "孙主管" not in forms and "钱主管" not in forms
+    # 钱主管's form came 12-01 16:00, after this mail: none of the two is in yet.
+    assert "考核表还没到截止时间（2026-12-03 18:00 截止），目前已交 0/2" in forms
+    assert "未交签字指标表的业务员（2026-11-10 18:00 截止）：华东 赵磊、华东 韩梅" in forms
+
+
+def test_weekly_draft_before_fridays_deadline_compares_the_same_days(world):
+    """Compiled Friday 18:00, before Friday's reports are due: Monday to Thursday of this
+    week against Monday to Thursday of last week, and the mail says so."""
+    app = app_at(world, "2026-11-20T18:00:00+08:00")
+    sup = app.roster.person("qian.zg@example.com", date(2026, 11, 20))
+    team = [p for p in app.roster.people if p.supervisor == sup.email]
+    context, book = draft_context(app, date(2026, 11, 16), sup, team)
+
+    def sales(start: str, end: str) -> float:
+        latest = {}
+        for r in world.export["reports"]:
+            if r["kind"] == "daily" and r["email"] == "feng.zhe@example.com" \
+                    and start <= r["report_date"] <= end \
+                    and r["received_at"] <= "2026-11-20T10:00:00+00:00":
+                latest[r["report_date"]] = r["metrics"].get("sales", 0)
+        return sum(latest.values())
+
+    now, before = sales("2026-11-16", "2026-11-19"), sales("2026-11-09", "2026-11-12")
+    assert before and sales("2026-11-09", "2026-11-13") != before
+    metrics = {row[0]: row for row in sheet_rows(book, "指标")}
+    assert metrics["冯喆"][2] == now
+    assert metrics["冯喆"][5] == pytest.approx((now - before) / before)
+    assert sheet_rows(book, "指标")[0][5] == "销售额比上周同期（周一至周四）"
+    text = app_renderer_text(app, context)
+    assert "二、本周指标（周一至周四，与上周同期（周一至周四）相比；" in text
+    feng = next(t for t in context["totals"] if t["name"] == "冯喆")
+    assert feng["sales_change"] == f"{(now - before) / before * 100:+.0f}%"
+
+
+def app_renderer_text(app, context) -> str:
+    return renderer_for(app).render("weekly_draft", {**common(app), **context}).text
+
+
+def test_region_move_counted_per_region_in_the_monthly_mail(world):
+    """赵磊 is 华东 on 11-16/17 and 华南 from 11-18: each region counts its own days, in
+    the mail's table, the .xlsx and the .csv."""
+    [monthly] = mails(world, "日报合规月报 2026-11")
+    text = monthly.get_body(("plain",)).get_content()
+    # 华南: 赵磊 18–20 and 李娜 18–20 (both closed days) = 6 due.
+    assert "- 华南：2 人，应交 6，" in text
+    regions = {r[0]: r for r in sheet_rows(attachment(monthly, ".xlsx"), "区域")}
+    assert regions["华南"][1:3] == [2, 6]
+    rows = sheet_rows(attachment(monthly, ".xlsx"), "明细")
+    zhao = {r[3]: r[0] for r in rows if r[2] == "zhao.lei@example.com"}
+    assert {d: zhao[d] for d in ("2026-11-16", "2026-11-17", "2026-11-18", "2026-11-20")} == {
+        "2026-11-16": "华东", "2026-11-17": "华东", "2026-11-18": "华南", "2026-11-20": "华南"}
+    assert len(zhao) == len([r for r in rows if r[2] == "zhao.lei@example.com"])  # one a day
+    csv_text = attachment(monthly, ".csv")
+    csv_text = csv_text if isinstance(csv_text, str) else csv_text.decode("utf-8-sig")
+    csv_zhao = [line.split(",") for line in csv_text.splitlines() if "zhao.lei@" in line]
+    assert [(c[0], c[3]) for c in csv_zhao if c[3] in ("2026-11-17", "2026-11-18")] == [
+        ("华东", "2026-11-17"), ("华南", "2026-11-18")]
+    # The region sums agree with the detail rows.
+    due = sum(1 for r in rows if r[0] == "华南" and r[4] in ("on_time", "late", "missing"))
+    assert regions["华南"][2] == due
+
+
+def test_region_move_in_each_month_end_sheet(world):
+    sheets = {m["To"]: m for m in mails(world, "月底考核")}
+    qian = sheet_rows(attachment(sheets["钱主管 <qian.zg@example.com>"], ".xlsx"), "考核表")
+    sun = sheet_rows(attachment(sheets["孙主管 <sun.zg@example.com>"], ".xlsx"), "考核表")
+    zhao_e = next(r for r in qian if r[2] == "zhao.lei@example.com")
+    zhao_s = next(r for r in sun if r[2] == "zhao.lei@example.com")
+    # 11-16, 11-17 on time, and 11-13 (when he was in 华东) late: sent 11-19 as 日报 2026-11-13.
+    assert (zhao_e[0], zhao_e[4:8]) == ("华东", [3, 2, 1, 0])
+    assert (zhao_s[0], zhao_s[4:8]) == ("华南", [3, 1, 0, 2])     # 11-18 on time; 19, 20 missing
+    # Sales follow the days: the 华南 sheet has the reports of 11-18 on only.
+    assert zhao_e[10] + zhao_s[10] == sum(
+        r["metrics"].get("sales", 0) for r in world.export["reports"]
+        if r["email"] == "zhao.lei@example.com" and r["kind"] == "daily")
+
+
+def test_xlsx_numbers_are_numeric_cells(world):
+    def numeric(book: bytes, title: str, row: int, cols: range) -> list:
+        ws = load_workbook(io.BytesIO(book))[title]
+        cells = [ws.cell(row=row, column=c) for c in cols]
+        assert all(c.data_type == "n" for c in cells), [(c.value, c.data_type) for c in cells]
+        return cells
+
+    [draft] = mails(world, "周报草稿 华东 2026-W47")
+    cells = numeric(attachment(draft, ".xlsx"), "指标", 2, range(2, 5))
+    assert all(c.number_format == "#,##0" for c in cells)
+    sheets = {m["To"]: m for m in mails(world, "月底考核")}
+    numeric(attachment(sheets["钱主管 <qian.zg@example.com>"], ".xlsx"), "考核表", 2,
+            range(5, 13))
+    [monthly] = mails(world, "日报合规月报 2026-11")
+    cells = numeric(attachment(monthly, ".xlsx"), "区域", 2, range(2, 10))
+    assert cells[-1].number_format == "0%"
+
+
+def test_digest_shows_a_break_corrected_before_the_close(world):
+    """冯喆's 11-18 report went without HR in Cc at 19:00 and again with it at 20:00: the
+    digest shows it as corrected and asks no follow-up; the record keeps the break."""
+    [digest] = mails(world, "日清 华东 2026-11-18")
+    text = digest.get_body(("plain",)).get_content()
+    assert "冯喆：按时（19:00）；人事未抄送（已更正）" in text
+    assert "违规" not in digest["Subject"]
+    assert "今天没有需要跟进的未交或更正" in text and "请按日清要求跟进" not in text
+    assert "人事未抄送（已更正）" in digest.get_body(("html",)).get_content()
+    assert {"email": "feng.zhe@example.com", "date": "2026-11-18", "code": "hr_not_cc"} in [
+        {k: v[k] for k in ("email", "date", "code")} for v in world.export["violations"]]

@@ -57,7 +57,7 @@ def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def cmd_check_config(args: argparse.Namespace) -> int:
     from .configcheck import check_config
 
-    problems, warnings = check_config(Path(args.config))
+    problems, warnings = check_config(Path(args.config), args.now)
     for w in warnings:
         print(f"warning: {w}")
     for p in problems:
@@ -66,7 +66,17 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) found; mailflow will not run until they are fixed.")
         return 1
     print(f"{Path(args.config).resolve()}: settings, rules, roster and templates are valid.")
-    return 0
+    if not args.connect:
+        return 0
+    from .configcheck import connect_all
+
+    results = connect_all(Path(args.config))
+    for ok, line in results:
+        print(f"ok: {line}" if ok else f"error: {line}")
+    failed = sum(not ok for ok, _ in results)
+    if failed:
+        print(f"{failed} of {len(results)} server(s) failed.")
+    return 1 if failed else 0
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -229,11 +239,15 @@ def cmd_meeting(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from ..delivery.smtp import send_pending
+    from ..delivery.smtp import send_pending, waiting_line
 
     app = _load(args)
     report = send_pending(app, _progress)
     print(report.summary())
+    if report.waiting is not None:
+        print(f"not sent: {waiting_line(report.waiting, app.tz)}")
+    elif report.problem:
+        print(f"not sent: {report.problem}")
     for line in report.refused:
         print(f"refused recipient: {line}")
     for line in report.retry_reasons:
@@ -242,7 +256,16 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(f"failed: {line}", file=sys.stderr)
     for line in report.unknown:
         print(f"unknown outcome, not resent: {line}", file=sys.stderr)
-    return 1 if report.failed or report.unknown else 0
+    return 1 if report.failed or report.unknown or report.problem else 0
+
+
+def _waiting_mail(app) -> str | None:  # type: ignore[no-untyped-def]
+    from ..delivery.outbox import waiting
+    from ..delivery.smtp import waiting_line
+
+    with app.read.begin() as session:
+        found = waiting(session)
+    return waiting_line(found, app.tz) if found else None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -261,6 +284,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         when = p.received_at.astimezone(app.tz).strftime("%H:%M") if p.received_at else "-"
         print(f"  {p.region:<8} {p.name:<8} {p.email:<32} {p.status:<8} {when:<6} "
               f"{' '.join(p.violations)}")
+    line = _waiting_mail(app)
+    if line:
+        print(f"outbox: {line}")
     return 0
 
 
@@ -293,14 +319,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from ..config.init import init
+    from ..app import parse_now
+    from ..config.init import init, service_steps
 
     folder = Path(args.dir)
-    for path in init(folder, datetime.now().date().isoformat()):
+    # The first sync reads mail from today on: the day of --now when it is given.
+    now = parse_now(args.now)
+    today = now.date() if now else datetime.now().date()
+    for path in init(folder, today.isoformat()):
         print(f"wrote {path}")
     print(f"Next: fill in what is marked FILL IN in {folder / 'settings.toml'}, put your people "
           f"in {folder / 'roster.csv'}, export the password variables, and run "
           f"`mailflow --config {folder / 'settings.toml'} check-config`.")
+    print(service_steps(folder))
     return 0
 
 
@@ -344,10 +375,11 @@ def build_parser() -> argparse.ArgumentParser:
             "(late, missing, wrong copy, gb2312, Outlook tables, xlsx, corrections, replies, an "
             "unknown sender) as the week goes by, runs the same fetch, scheduler and sending "
             "code as `mailflow run`, prints who did what, and writes every delivered mail to "
-            "DIR/<recipient>/ with an index.html.")
+            "DIR/<recipient>/ with an index.html listing each person's mail day by day.")
     p.add_argument("--out", default="mailflow-demo", metavar="DIR",
                    help="folder for the delivered mails, status and export files "
-                        "(default: ./mailflow-demo; replaced on each run)")
+                        "(default: ./mailflow-demo): new, empty, or the demo's own earlier "
+                        "output, whose files are replaced; any other folder is refused")
     p.add_argument("--keep-running", action="store_true",
                    help="leave the IMAP server up and print how to connect a mail client")
     p.add_argument("--from", dest="from_", type=_date, metavar="YYYY-MM-DD",
@@ -369,9 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
         "what was missed while it was down when that still makes sense; delivers the outbox. "
         "SIGTERM or Ctrl-C stops it cleanly. With --now, the clock starts there and runs.")
 
-    add("check-config", cmd_check_config, "validate settings, rules, roster and templates",
-        "Reads settings.toml, rules/, the roster CSV and templates/ and lists every problem "
-        "with its file, key or line, and the fix. Exit status 1 when anything is wrong.")
+    p = add("check-config", cmd_check_config, "validate settings, rules, roster and templates",
+            "Reads settings.toml, rules/, the roster CSV and templates/ and lists every problem "
+            "with its file, key or line, and the fix. Exit status 1 when anything is wrong. "
+            "Offline unless --connect is given.")
+    p.add_argument("--connect", action="store_true",
+                   help="also log in to every [[mailbox]] and the SMTP server and say, per "
+                        "server, OK or why not")
 
     p = add("poll", cmd_poll, "fetch new mail from every mailbox and judge it",
             "Reads every [[mailbox]] folder read-only (EXAMINE, BODY.PEEK), from where the "
@@ -381,7 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ingest", cmd_ingest, "run the pipeline over .eml files, an mbox or a Maildir",
             "Same pipeline as poll, for files: back-fills, or mail exported from a client. "
-            "The arrival time is taken from the topmost Received header.")
+            "The arrival time is the topmost Received header's date, else the mbox \"From \" "
+            "line's or the Maildir file name's delivery time, else the Date header, else the "
+            "file's modification time.")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, mbox file, Maildir or folder of .eml")
 
     p = add("close-day", cmd_close_day, "judge a day: mark missing reports, queue digests (idempotent)",
@@ -424,10 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the meeting day (default: the next one)")
 
     add("send", cmd_send, "deliver what the outbox holds, then exit",
-        "Sends every due outbox row over SMTP ([smtp] in the settings). A temporary failure "
-        "(4xx, dropped connection) is retried later with backoff; a permanent one (5xx) is "
-        "recorded with the server's words. A row is never sent twice: one interrupted during "
-        "delivery is reported as 'unknown outcome' and not resent. Exit 1 if any failed.")
+        "Sends every due outbox row over SMTP ([smtp] in the settings). A server that cannot "
+        "be reached, fails TLS or refuses the login touches no mail: it waits, and send and "
+        "status say how much and why. A reply or dropped connection before the end of the "
+        "message is retried later with backoff; a 5xx to the message itself is recorded "
+        "with the server's words. A row is never sent twice: one cut off after its whole "
+        "message was sent, before the server confirmed it, is reported as 'unknown outcome' "
+        "and not resent. Exit 1 if any failed or the server could not be used.")
 
     p = add("status", cmd_status, "each salesperson's status for a day",
             "on_time, late, missing or not_due for every salesperson on the roster that day, "

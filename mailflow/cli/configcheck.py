@@ -1,15 +1,16 @@
-"""`mailflow check-config`: every problem in settings, rules, roster and templates."""
+"""`mailflow check-config`: every problem in settings, rules, roster and templates; with
+--connect, a login to every mailbox and to the SMTP server (`connect_all`)."""
 
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, TemplateError, TemplateSyntaxError
 
-from ..config.codes import NOTICE_CODES
-from ..errors import ConfigError, Problem
-from ..config.policy import load_policy
+from ..errors import ConfigError, Problem, UserError
+from ..config.policy import Policy, load_policy
 from ..config.roster import load_roster
 from ..config.settings import Settings, load_settings
 
@@ -28,9 +29,10 @@ def _render_samples(folder: Path) -> list[Problem]:
         except ConfigError as exc:
             problems.extend(exc.problems)
     try:
-        for code in NOTICE_CODES:
-            renderer.problem_text(code, "missing" if code == "hr_not_cc" else None,
-                                  {**samples["notice"], "detail": "明日计划"})
+        for code, variant in (("hr_not_cc", "in_to"), ("hr_not_cc", "missing"),
+                              ("not_to_supervisor", None), ("missing_section", None),
+                              ("date_mismatch", "future"), ("date_mismatch", "too_old")):
+            renderer.problem_text(code, variant, {**samples["notice"], "detail": "明日计划"})
         renderer.label("missing_section", "明日计划")
     except ConfigError as exc:
         problems.extend(exc.problems)
@@ -91,16 +93,29 @@ def _placeholders(settings: Settings) -> tuple[list[Problem], list[str]]:
     return problems, warnings
 
 
-def check_config(path: Path) -> tuple[list[Problem], list[str]]:
-    """All problems (errors) and warnings; an empty problem list means ready to run."""
+def _calendar(policy: Policy, settings: Settings, now: str | None) -> list[str]:
+    """This year's and, from 1 December, next year's 调休 when not entered yet."""
+    from ..app import parse_now
+    from ..dates.workdays import Workdays
+
+    tz = settings.company.timezone
+    today = (parse_now(now, tz) or datetime.now(timezone.utc)).astimezone(tz).date()
+    workdays = Workdays(policy.workdays)
+    return [workdays.unentered_warning(year) for year in workdays.unentered(today)]
+
+
+def check_config(path: Path, now: str | None = None) -> tuple[list[Problem], list[str]]:
+    """All problems (errors) and warnings; an empty problem list means ready to run.
+    `now` (ISO-8601, as --now) is the day the calendar warnings are for."""
     try:
         settings = load_settings(path)
     except ConfigError as exc:
         return exc.problems, []
     problems: list[Problem] = []
     roster = None
+    calendar: list[str] = []
     try:
-        load_policy(settings.company.rules)
+        calendar = _calendar(load_policy(settings.company.rules), settings, now)
     except ConfigError as exc:
         problems.extend(exc.problems)
     try:
@@ -111,10 +126,57 @@ def check_config(path: Path) -> tuple[list[Problem], list[str]]:
     problems.extend(_secrets(settings))
     placeholder_problems, warnings = _placeholders(settings)
     problems.extend(placeholder_problems)
-    warnings = list(settings.warnings) + warnings
+    warnings = list(settings.warnings) + warnings + calendar
     hr_people = roster.emails_with_role("hr") if roster else set()
     for addr in settings.company.hr:
         if hr_people and addr not in hr_people:
             warnings.append(f"{settings.path}: company.hr lists {addr}, which is not on the "
                             "roster with role hr")
     return problems, warnings
+
+
+def connect_all(path: Path) -> list[tuple[bool, str]]:
+    """Log in to every [[mailbox]] (IMAP) and to [smtp]; per server, whether it worked and
+    what to say (the same messages the service gives, with the fix)."""
+    import asyncio
+
+    from ..inbound import imap
+    from ..delivery.smtp import ServerUnusable, connect
+    from ..config.tlsfix import IMAP_PORTS, tls_fix
+
+    settings = load_settings(path)
+    out: list[tuple[bool, str]] = []
+    for box in settings.mailboxes:
+        where = f"mailbox {box.name!r} ({box.username} at {box.host}:{box.port})"
+        try:
+            client = imap.connect(box, box.password())
+        except (imap.ImapError, UserError, ConfigError) as exc:
+            text = str(exc)
+            fix = tls_fix(f"[[mailbox]] {box.name!r}", box.security, box.port, text,
+                          IMAP_PORTS)
+            out.append((False, f"{where}: {text}" + (f"; {fix}" if fix else "")))
+            continue
+        try:
+            client.logout()
+        except Exception:  # the login worked, which is what was asked
+            pass
+        out.append((True, f"{where}: logged in"))
+    smtp = settings.smtp
+    if smtp is not None:
+        where = f"SMTP server {smtp.host}:{smtp.port}"
+
+        async def attempt() -> None:
+            client = await connect(smtp)
+            try:
+                await asyncio.wait_for(client.quit(), 5)
+            except Exception:  # the login worked, which is what was asked
+                client.close()
+
+        try:
+            asyncio.run(attempt())
+        except ServerUnusable as exc:
+            out.append((False, str(exc)))
+        else:
+            login = f"logged in as {smtp.username}" if smtp.username else "connected (no login)"
+            out.append((True, f"{where}: {login}"))
+    return out

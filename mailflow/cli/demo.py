@@ -3,6 +3,9 @@
 Nothing is mocked: the week's mail is written the way real clients write it, APPENDed over
 IMAP into the embedded server with the arrival times it would have had, and fetched,
 judged and recorded by the same code `mailflow poll` runs.
+
+Its output folder (--out) is written only when it is new, empty, or its own earlier output
+(OutFolder): the demo never deletes a file it did not write.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
+from ..config import shipped
 from ..testing.clientmail import Draft, write
 from ..testing.embedded import EmbeddedImap, EmbeddedSmtp
 from ..errors import UserError
 
 CST = timezone(timedelta(hours=8))
-PROJECT = Path(__file__).resolve().parents[2]
 WEEK_START = date(2026, 11, 16)        # Monday of ISO week 2026-W47
 LAST_DAY = date(2026, 12, 3)           # after the month end and its forms' deadline
 HR = ("人事部", "hr@example.com")
@@ -197,8 +200,8 @@ roster = "roster.csv"
 hr = ["hr@example.com"]
 management = ["gm@example.com"]
 authserv_ids = ["mx.example.com"]
-rules = "{PROJECT / 'rules'}"
-templates = "{PROJECT / 'templates'}"
+rules = "{shipped.folder('rules')}"
+templates = "{shipped.folder('templates')}"
 
 [database]
 url = "sqlite:///{folder / 'mailflow.db'}"
@@ -250,44 +253,133 @@ def _stages(start: date = WEEK_START, end: date = LAST_DAY) -> list[datetime]:
     return out
 
 
+MARKER = ".mailflow-demo"
+MARKER_HEAD = ("# Written by `mailflow demo`. Its next run with --out here deletes the files "
+               "listed below, and nothing else.\n")
+
+
+class OutFolder:
+    """The demo's output folder. It writes only into a folder that is new, empty, or its
+    own from an earlier run (it carries the MARKER file); any other folder is refused
+    before anything is touched, so `--out .` in a deployment folder deletes nothing.
+    Every file is listed in the marker before it is written, and a rerun deletes exactly
+    the listed files: what anyone else put there stays."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.marker = path / MARKER
+        if path.exists() and not path.is_dir():
+            raise UserError(f"--out {path} is a file, not a folder; nothing was changed. "
+                            "Name a new or empty folder, or the demo's own earlier output")
+        if path.is_dir() and not self.marker.is_file() and any(path.iterdir()):
+            raise UserError(f"--out {path} is not empty and was not written by the demo; "
+                            "nothing was changed. Name a new or empty folder, or the demo's "
+                            "own earlier output (default: ./mailflow-demo)")
+
+    def replace(self) -> None:
+        """Delete what the demo's last run here wrote, and start a new list."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        root = self.path.resolve()
+        if self.marker.is_file():
+            folders = set()
+            for line in self.marker.read_text(encoding="utf-8").splitlines():
+                if not line or line.startswith("#"):
+                    continue
+                target = (self.path / line).resolve()
+                # Only a plain file inside the folder: an edited marker deletes nothing else.
+                if root in target.parents and target.is_file() and not \
+                        (self.path / line).is_symlink():
+                    target.unlink()
+                    folders.update(p for p in target.parents if root in p.parents)
+            for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+        self.marker.write_text(MARKER_HEAD, encoding="utf-8")
+
+    def write(self, relative: str, data: bytes | str) -> Path:
+        with self.marker.open("a", encoding="utf-8") as listing:
+            listing.write(relative + "\n")
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            target.write_text(data, encoding="utf-8")
+        else:
+            target.write_bytes(data)
+        return target
+
+
 def _safe(text: str) -> str:
     keep = "".join(ch if ch.isalnum() or ch in "-_ ." else "_" for ch in text)
     return "_".join(keep.split())[:60] or "mail"
 
 
-def write_mail_folder(out: Path, messages: list[tuple[list[str], bytes]]) -> int:
+WEEKDAYS = "一二三四五六日"
+
+
+def _people() -> dict[str, tuple[str, str, int]]:
+    """address → (name, role as the index shows it, order on the page)."""
+    out = {HR[1]: (HR[0], "人事", 0), GM[1]: (GM[0], "管理层", 1),
+           QIAN[1]: (QIAN[0], "区域主管 · 华东", 2), SUN[1]: (SUN[0], "区域主管 · 华南", 3)}
+    for n, (name, addr, region, _, _, probation) in enumerate(PEOPLE):
+        out[addr] = (name, f"销售 · {region}" + (" · 试用期" if probation else ""), 10 + n)
+    return out
+
+
+def write_mail_folder(out: OutFolder, messages: list[tuple[list[str], bytes]]) -> int:
     """Every delivered mail under out/<recipient>/NN-<subject>.eml with an .html beside
-    it, and out/index.html linking them all. Returns the number of files written."""
+    it, and out/index.html: per person, per day, each mail's time and subject. Returns the
+    number of mails written (one per recipient)."""
     import html as html_mod
     from email import message_from_bytes
     from email.policy import default
+    from email.utils import parsedate_to_datetime
 
+    esc = html_mod.escape
     counters: dict[str, int] = {}
-    rows: list[tuple[str, str, str, str]] = []
+    received: dict[str, list[tuple[datetime, str, str, str]]] = {}
     for rcpts, raw in messages:
         msg = message_from_bytes(raw, policy=default)
         subject = str(msg["Subject"] or "")
+        sent = parsedate_to_datetime(str(msg["Date"])).astimezone(CST)
         body = msg.get_body(("html", "plain"))
         page = body.get_content() if body is not None else ""
         if body is not None and body.get_content_type() == "text/plain":
-            page = f"<pre>{html_mod.escape(page)}</pre>"
+            page = f"<pre>{esc(page)}</pre>"
         for rcpt in sorted(set(rcpts)):
             counters[rcpt] = counters.get(rcpt, 0) + 1
-            folder = out / rcpt
-            folder.mkdir(parents=True, exist_ok=True)
-            stem = f"{counters[rcpt]:02d}-{_safe(subject)}"
-            (folder / f"{stem}.eml").write_bytes(raw)
-            (folder / f"{stem}.html").write_text(page, encoding="utf-8")
-            rows.append((rcpt, f"{rcpt}/{stem}.html", subject, f"{rcpt}/{stem}.eml"))
-    items = "\n".join(
-        f"<tr><td>{html_mod.escape(r)}</td><td><a href=\"{html_mod.escape(h)}\">"
-        f"{html_mod.escape(s)}</a></td><td><a href=\"{html_mod.escape(e)}\">.eml</a></td></tr>"
-        for r, h, s, e in sorted(rows))
-    (out / "index.html").write_text(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>mailflow demo"
-        "</title></head><body style=\"font-family:sans-serif\"><h1>What everyone received</h1>"
-        f"<table cellpadding=\"4\">{items}</table></body></html>\n", encoding="utf-8")
-    return len(rows)
+            stem = f"{rcpt}/{counters[rcpt]:02d}-{_safe(subject)}"
+            out.write(f"{stem}.eml", raw)
+            out.write(f"{stem}.html", page)
+            received.setdefault(rcpt, []).append((sent, subject, f"{stem}.html", f"{stem}.eml"))
+    people = _people()
+    order = sorted(received, key=lambda a: (people.get(a, (a, "", 99))[2], a))
+    toc, sections = [], []
+    for n, addr in enumerate(order):
+        name, role, _ = people.get(addr, (addr, "", 99))
+        mails = sorted(received[addr])
+        toc.append(f'<li><a href="#p{n}">{esc(name)}</a>（{esc(role)}）{len(mails)} 封</li>')
+        rows = []
+        for day in sorted({m[0].date() for m in mails}):
+            todays = [m for m in mails if m[0].date() == day]
+            for i, (sent, subject, page, eml) in enumerate(todays):
+                head = (f'<td rowspan="{len(todays)}">{day.month}月{day.day}日 '
+                        f'周{WEEKDAYS[day.weekday()]}</td>') if i == 0 else ""
+                rows.append(f'<tr>{head}<td>{sent:%H:%M}</td><td><a href="{esc(page)}">'
+                            f'{esc(subject)}</a></td><td><a href="{esc(eml)}">原件</a></td></tr>')
+        sections.append(
+            f'<h2 id="p{n}">{esc(name)} <small>{esc(role)} · {esc(addr)}</small></h2>\n'
+            '<table border="1" cellpadding="4" cellspacing="0"><tr><th>日期</th><th>时间</th>'
+            '<th>主题</th><th>.eml</th></tr>\n' + "\n".join(rows) + "</table>")
+    total = sum(counters.values())
+    out.write("index.html", (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        "<title>mailflow 演示：每个人收到的邮件</title></head>"
+        '<body style="font-family:sans-serif">'
+        "<h1>mailflow 演示：每个人收到的邮件</h1>"
+        f"<p>共 {len(order)} 人、{total} 封，按收件人分组，每人按日期和发送时间排列。"
+        "点主题阅读邮件，点“原件”打开 .eml 文件。</p>"
+        f'<ul>{"".join(toc)}</ul>\n' + "\n".join(sections) + "\n</body></html>\n"))
+    return total
 
 
 def _table(app, days: list[date]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -332,22 +424,20 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
     from ..service.pipeline import poll_open
     from ..delivery.smtp import send_pending
 
-    if not (PROJECT / "rules").is_dir():
-        raise UserError(f"the demo uses the rules/ folder of the mailflow source tree, not found "
-                        f"at {PROJECT}; install from a checkout with `pip install -e .`")
+    for name in shipped.NAMES:
+        shipped.folder(name)   # an installation without them is told before any server starts
+    if start.weekday() != 0 or end < start + timedelta(days=4):
+        raise UserError("the demo's span starts on a Monday and covers at least a week")
+    folder = OutFolder(out)   # refuses a folder it did not write, before anything is touched
     started = time.monotonic()
+    folder.replace()
     work = Path(tempfile.mkdtemp(prefix="mailflow-demo-"))
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
     imap_server = EmbeddedImap().start()
     smtp_server = EmbeddedSmtp().start()
     boxes = None
     try:
         progress(f"[1/5] embedded IMAP 127.0.0.1:{imap_server.port} and SMTP "
                  f"127.0.0.1:{smtp_server.port}; database in {work}")
-        if start.weekday() != 0 or end < start + timedelta(days=4):
-            raise UserError("the demo's span starts on a Monday and covers at least a week")
         seeds = sorted(week_mail(start, end), key=lambda s: s.at)
         boxes = _Mailboxes(imap_server)
         (work / "roster.csv").write_text(_roster(), encoding="utf-8")
@@ -383,17 +473,15 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
                  f"rule breaks {dict(sorted(judged.items()))}")
         progress(f"[4/5] {len(smtp_server.messages)} mails sent over SMTP: "
                  + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
-        days = [start + timedelta(days=i) for i in range(5)]
-        for d in days:
+        days = [start + timedelta(days=i) for i in range(5)]   # the table: the first week
+        for d in _workdays(start, end):   # `status --json` of every day, to check mail against
             people = [p.as_json() for p in day_status(app, d)]
-            (out / f"status-{d}.json").write_text(json.dumps(
-                {"date": d.isoformat(), "people": people}, ensure_ascii=False, indent=2) + "\n",
-                encoding="utf-8")
-        (out / "export.json").write_text(to_json(collect(app, start - timedelta(days=31), end))
-                                         + "\n", encoding="utf-8")
-        files = write_mail_folder(out, smtp_server.messages)
+            folder.write(f"status-{d}.json", json.dumps(
+                {"date": d.isoformat(), "people": people}, ensure_ascii=False, indent=2) + "\n")
+        folder.write("export.json", to_json(collect(app, start - timedelta(days=31), end)) + "\n")
+        files = write_mail_folder(folder, smtp_server.messages)
         table = _table(app, days)
-        (out / "summary.txt").write_text("\n".join(table) + "\n", encoding="utf-8")
+        folder.write("summary.txt", "\n".join(table) + "\n")
         progress(f"[5/5] wrote {files} delivered mails under {out}/<recipient>/, "
                  f"{out}/index.html, summary.txt, status-<day>.json and export.json "
                  f"in {time.monotonic() - started:.1f}s")

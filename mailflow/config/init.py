@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
+from . import shipped
 from ..errors import UserError
-
-PROJECT = Path(__file__).resolve().parents[2]
 
 SETTINGS = """\
 # mailflow settings for your company. Fill in what is marked FILL IN, then run
@@ -25,7 +25,7 @@ rules = "rules"
 templates = "templates"
 
 [database]
-url = "sqlite:///mailflow.db"
+url = "sqlite:///mailflow.db"      # beside this file: the service's user must own this folder
 
 # One block per mailbox to read. HR's mailbox sees every report (HR is in Cc).
 [[mailbox]]
@@ -66,12 +66,24 @@ def init(folder: Path, today: str) -> list[Path]:
     if existing:
         raise UserError("not overwriting what is there: " + ", ".join(str(t) for t in existing)
                         + "; choose an empty folder")
-    if not (PROJECT / "rules").is_dir():
-        raise UserError(f"the rules/ and templates/ to copy are not at {PROJECT}; install "
-                        "mailflow from a checkout with `pip install -e .`")
+    rules, templates = shipped.folder("rules"), shipped.folder("templates")
     (folder / "settings.toml").write_text(
         SETTINGS.format(path=folder / "settings.toml", today=today), encoding="utf-8")
     (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    shutil.copytree(PROJECT / "rules", folder / "rules")
-    shutil.copytree(PROJECT / "templates", folder / "templates")
+    shutil.copytree(rules, folder / "rules")
+    shutil.copytree(templates, folder / "templates")
     return targets
+
+
+def service_steps(folder: Path) -> str:
+    """How to run `folder` as the README's systemd service, with its real paths."""
+    data = folder.resolve()
+    # The command beside this interpreter is the one the unit should start.
+    program = Path(sys.executable).with_name("mailflow")
+    command = str(program) if program.is_file() else "mailflow"
+    return (f"To run it as a service (README, \"Running as a service\"): the unit's "
+            f"WorkingDirectory is {data}, its ExecStart `{command} --config "
+            f"{data / 'settings.toml'} run`, and the database {data / 'mailflow.db'}; create "
+            f"the service's user and give it this folder: `sudo useradd --system --home-dir "
+            f"{data} --shell /usr/sbin/nologin mailflow && sudo chown -R mailflow:mailflow "
+            f"{data}`.")

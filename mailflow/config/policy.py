@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 from ..errors import Problem
@@ -47,12 +47,63 @@ class DailyRules:
 
 
 @dataclass(frozen=True)
+class LawHoliday:
+    """One holiday of the law: its first day is a Gregorian date (kind "date"), a lunar
+    date ("lunar"), 除夕 ("eve") or a solar term ("term"); `days` days from there."""
+
+    name: str
+    kind: str
+    month: int
+    day: int
+    term: str
+    days: int
+
+
+@dataclass(frozen=True)
+class StatutoryLaw:
+    """全国年节及纪念日放假办法 as in force from the year `since`."""
+
+    since: int
+    holidays: tuple[LawHoliday, ...]
+
+
+def _law(since: int, spring: LawHoliday, labour_days: int) -> StatutoryLaw:
+    return StatutoryLaw(since, (
+        LawHoliday("元旦", "date", 1, 1, "", 1), spring,
+        LawHoliday("清明", "term", 0, 0, "清明", 1),
+        LawHoliday("劳动节", "date", 5, 1, "", labour_days),
+        LawHoliday("端午", "lunar", 5, 5, "", 1), LawHoliday("中秋", "lunar", 8, 15, "", 1),
+        LawHoliday("国庆", "date", 10, 1, "", 3)))
+
+
+# The law as amended in 2013 (2014–2024) and in 2024 (from 2025: 除夕 and 5-2 added).
+# rules/workdays.toml [law.YEAR] replaces it when the law changes again.
+DEFAULT_LAW = (_law(2014, LawHoliday("春节", "lunar", 1, 1, "", 3), 1),
+               _law(2025, LawHoliday("春节", "eve", 0, 0, "", 4), 2))
+
+
+@dataclass(frozen=True)
+class YearArrangement:
+    """A year's 调休 from the State Council's notice: weekdays off (beyond the statutory
+    holidays themselves) and weekend days made workdays."""
+
+    year: int
+    days_off: frozenset[date]
+    workdays: frozenset[date]
+
+
+@dataclass(frozen=True)
 class WorkdayRules:
     week: str
     statutory_holidays: bool
     days_off: frozenset[date]
     extra_workdays: frozenset[date]
-    unknown_year: str = ""      # "" (stop and say so) or "mon-fri" / "mon-sat"
+    # The week of a year whose 调休 is not known (neither entered under [years] nor in the
+    # chinesecalendar package): "" is the configured week (Mon–Fri for "statutory").
+    unknown_year: str = ""
+    years: tuple[YearArrangement, ...] = ()
+    law: tuple[StatutoryLaw, ...] = DEFAULT_LAW
+    file: str = "rules/workdays.toml"     # where HR enters [years.YEAR]
 
 
 @dataclass(frozen=True)
@@ -120,7 +171,7 @@ class MeetingRules:
     rules: tuple[str, ...]
 
 
-DEFAULT_WEEKLY = WeeklyRules(4, time(18), 3, 0, time(10), 0, time(8, 30), time(10, 30), 0, time(9))
+DEFAULT_WEEKLY = WeeklyRules(4, time(21, 45), 3, 0, time(10), 0, time(8, 30), time(10, 30), 0, time(9))
 DEFAULT_MONTHLY = MonthlyRules(10, time(18), time(10), 3, time(18), time(18, 30), time(9))
 DEFAULT_MEETING = MeetingRules(5, time(9), "", 4, time(17), ("sales", "supervisor", "management",
                                                              "hr"), ())
@@ -240,7 +291,7 @@ def _load_daily(path: Path, problems: list[Problem]) -> DailyRules | None:
 
 def _load_workdays(path: Path, problems: list[Problem]) -> WorkdayRules | None:
     if not path.exists():
-        return WorkdayRules("statutory", True, frozenset(), frozenset())
+        return WorkdayRules("statutory", True, frozenset(), frozenset(), file=str(path))
     data = load_toml(path, problems)
     if data is None:
         return None
@@ -251,12 +302,135 @@ def _load_workdays(path: Path, problems: list[Problem]) -> WorkdayRules | None:
     holidays = t.get("statutory_holidays", bool, True)
     unknown = t.get("unknown_year", str, "") or ""
     if unknown not in ("", "mon-fri", "mon-sat"):
-        t.problem("unknown_year", f"is {unknown!r}", 'use "" (stop), "mon-fri" or "mon-sat"')
+        t.problem("unknown_year", f"is {unknown!r}",
+                  'use "" (the configured week; Mon–Fri for "statutory"), "mon-fri" or "mon-sat"')
         unknown = ""
+    law = _load_law(t) if "law" in data else DEFAULT_LAW
+    years = _load_years(t) if "years" in data else ()
     rules = WorkdayRules(week, holidays is not False, _dates(t, "days_off"),
-                         _dates(t, "extra_workdays"), unknown)
+                         _dates(t, "extra_workdays"), unknown, years, law, str(path))
     t.finish()
     return rules
+
+
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _date_list(t: TableReader, name: str) -> list[date]:
+    """A list of dates, written as TOML dates (2027-02-05) or strings ("2027-02-05")."""
+    out = []
+    for value in t.get(name, list, []) or []:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            out.append(value)
+            continue
+        try:
+            out.append(date.fromisoformat(value))
+        except (TypeError, ValueError):
+            t.problem(name, f"{value!r} is not a date", "write dates as 2027-02-05")
+    return out
+
+
+def _load_years(root: TableReader) -> tuple[YearArrangement, ...]:
+    """HR's entries. Whether a workday entry falls on a holiday by law is checked where the
+    law is computed (dates/statutory.py law_conflicts), when the calendar is built."""
+    table = root.get("years", dict, {}) or {}
+    out = []
+    for key, value in table.items():
+        if not (key.isdigit() and len(key) == 4):
+            root.problem(f"years.{key}", "is not a year",
+                         "name each table after its year, e.g. [years.2027]")
+            continue
+        if not isinstance(value, dict):
+            root.problem(f"years.{key}", "must be a table",
+                         f"write [years.{key}] with days_off = [...] and workdays = [...]")
+            continue
+        year = int(key)
+        t = TableReader(root.file, value, f"years.{key}", root.problems)
+        off, work = _date_list(t, "days_off"), _date_list(t, "workdays")
+        seen: set[date] = set()
+        for name, days in (("days_off", off), ("workdays", work)):
+            for day in days:
+                weekday = _WEEKDAY_NAMES[day.weekday()]
+                if day.year != year:
+                    t.problem(name, f"{day} is not in {year}",
+                              f"list only {year}'s dates here; {day.year}'s go under "
+                              f"[years.{day.year}]")
+                elif day in seen:
+                    t.problem(name, f"{day} is listed twice",
+                              "list each day once, in days_off or in workdays")
+                elif name == "workdays" and day.weekday() < 5:
+                    t.problem(name, f"{day} is a {weekday}, a workday anyway",
+                              "list only the Saturdays and Sundays the notice makes workdays "
+                              "(上班)")
+                elif name == "days_off" and day.weekday() >= 5:
+                    t.problem(name, f"{day} is a {weekday}, off anyway",
+                              "list only the weekdays (Monday–Friday) the notice gives off "
+                              "(放假)")
+                seen.add(day)
+        t.finish()
+        out.append(YearArrangement(year, frozenset(off), frozenset(work)))
+    return tuple(sorted(out, key=lambda y: y.year))
+
+
+_LAW_FIX = ('write e.g. 元旦 = { date = "01-01", days = 1 }, 春节 = { lunar = "除夕", days = 4 }, '
+            '中秋 = { lunar = "08-15", days = 1 } or 清明 = { term = "清明", days = 1 }')
+
+
+def _month_day(value: str) -> tuple[int, int] | None:
+    m = re.fullmatch(r"(\d{2})-(\d{2})", value)
+    if not m or not (1 <= int(m.group(1)) <= 12 and 1 <= int(m.group(2)) <= 31):
+        return None
+    return int(m.group(1)), int(m.group(2))
+
+
+# The 24 solar terms, the names a [law] entry may give as `term` (dates/statutory.py finds
+# each year's date of one).
+SOLAR_TERMS = ("冬至", "小寒", "大寒", "立春", "雨水", "惊蛰", "春分", "清明", "谷雨", "立夏", "小满",
+               "芒种", "夏至", "小暑", "大暑", "立秋", "处暑", "白露", "秋分", "寒露", "霜降", "立冬",
+               "小雪", "大雪")
+
+
+def _load_law(root: TableReader) -> tuple[StatutoryLaw, ...]:
+    table = root.get("law", dict, {}) or {}
+    laws = []
+    for key, value in table.items():
+        if not (key.isdigit() and len(key) == 4) or not isinstance(value, dict):
+            root.problem(f"law.{key}", "is not a table named after the year the law is in "
+                         "force from", "write [law.2025] with one line per holiday")
+            continue
+        found = []
+        for name, spec in value.items():
+            where = f"law.{key}.{name}"
+            t = TableReader(root.file, spec if isinstance(spec, dict) else {}, where,
+                            root.problems)
+            days = t.get("days", int, 1) or 0
+            if not 1 <= days <= 10:
+                t.problem("days", f"is {days}", "give the holiday's days, 1 to 10")
+            given = [k for k in ("date", "lunar", "term") if k in t.data]
+            if not isinstance(spec, dict) or len(given) != 1:
+                root.problem(where, "needs exactly one of date, lunar or term", _LAW_FIX)
+                continue
+            text = t.get(given[0], str, "") or ""
+            md = _month_day(text)
+            if given[0] == "term":
+                if text not in SOLAR_TERMS:
+                    t.problem("term", f"{text!r} is not a solar term", "e.g. term = \"清明\"")
+                    continue
+                found.append(LawHoliday(name, "term", 0, 0, text, days))
+            elif given[0] == "lunar" and text == "除夕":
+                found.append(LawHoliday(name, "eve", 0, 0, "", days))
+            elif md is None or (given[0] == "lunar" and md[1] > 30):
+                t.problem(given[0], f"{text!r} is not a month-day",
+                          'write it as "MM-DD" (e.g. "10-01"; lunar: "08-15" or "除夕")')
+                continue
+            else:
+                found.append(LawHoliday(name, given[0], md[0], md[1], "", days))
+            t.finish()
+        laws.append(StatutoryLaw(int(key), tuple(found)))
+    if not laws:
+        root.problem("law", "names no law", _LAW_FIX)
+        return DEFAULT_LAW
+    return tuple(sorted(laws, key=lambda x: x.since))
 
 
 _KIND_DEFAULTS = {
@@ -349,7 +523,7 @@ def _load_weekly(path: Path, problems: list[Problem]) -> WeeklyRules | None:
     if to != "management":
         r.problem("to", f"is {to!r}", 'only "management" ([company] management) is supported')
     rules = WeeklyRules(
-        _weekday(d, "weekday", "friday"), _parse_time(d, "time", "18:00"),
+        _weekday(d, "weekday", "friday"), _parse_time(d, "time", "21:45"),
         d.get("repeat_highlight_days", int, 3) or 3,
         _weekday(r, "due_weekday", "monday"), _parse_time(r, "due_time", "10:00"),
         _weekday(r, "reminder_weekday", "monday"), _parse_time(r, "reminder_time", "08:30"),

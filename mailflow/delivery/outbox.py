@@ -1,9 +1,16 @@
 """The outbox: every mail mailflow sends is a row first, then a delivery.
 
 Queuing is idempotent by the row's dedupe key (kind, recipient, period). Delivery moves a
-row pending → sending (committed before the SMTP conversation) → sent, so that a process
-killed at any point never sends a row twice: a row still `sending` at the next start had
-an unknown outcome and becomes `unknown`, is reported, and keeps its Message-ID.
+row pending → sending (committed before the SMTP conversation) → sent. Just before the end
+of the message's DATA is written, `data_at` is committed: only after that point can the
+server have the mail. So a process killed at any point never sends a row twice and loses
+none: a row still `sending` at the next start without `data_at` was never delivered and
+goes back to pending; one with it had an unknown outcome, becomes `unknown`, is reported
+and keeps its Message-ID.
+
+A server that cannot be used at all (no connection, TLS, a refused login) touches no row:
+the sender connects before it claims one, and records the problem (`server_problems`) so
+`status` and `send` can say how much mail waits for it. The caller commits throughout.
 """
 
 from __future__ import annotations
@@ -13,11 +20,11 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..store.leases import process_gone
-from ..store.models import OutboxMail
+from ..store.models import OutboxMail, ServerProblem
 from ..store.queries import insert_ignoring
 
 MAX_ATTEMPTS = 8
@@ -78,17 +85,35 @@ def _alive(claimed_by: str | None, now: datetime, claimed_at: datetime | None) -
 
 
 def recover(session: Session, now: datetime | None = None) -> list[OutboxMail]:
-    """Rows left in `sending` by a process that died: their outcome is unknown. Rows a
+    """Rows left in `sending` by a process that died. One that stopped before the end of
+    its DATA was not delivered: it is pending again (not returned). One that stopped after
+    it has an unknown outcome: it becomes `unknown` and is returned to be reported. Rows a
     live sender (another `mailflow send`) is delivering right now are left to it."""
     now = now or datetime.now(timezone.utc)
     rows = [row for row in session.scalars(select(OutboxMail).where(OutboxMail.state == "sending"))
             if not _alive(row.claimed_by, now, row.claimed_at)]
+    unknown = []
     for row in rows:
+        if row.data_at is None:
+            row.state = "pending"
+            row.next_attempt_at = now
+            row.last_error = ("the process stopped before the message was sent; "
+                              "it is sent again")
+            continue
         row.state = "unknown"
-        row.last_error = ("the process stopped during delivery; the server may or may not "
-                          "have accepted it. Not resent automatically: check the recipient's "
-                          f"mailbox for Message-ID <{row.message_id}>")
-    return rows
+        row.last_error = ("the process stopped after the message's data was sent, before "
+                          "the server confirmed it; the server may or may not have accepted "
+                          "it. Not resent automatically: check the recipient's mailbox for "
+                          f"Message-ID <{row.message_id}>")
+        unknown.append(row)
+    return unknown
+
+
+def any_due(session: Session, now: datetime) -> bool:
+    """Is a row waiting to be delivered now? (Asked before connecting to the server.)"""
+    return session.execute(select(_TABLE.c.id).where(
+        _TABLE.c.state == "pending", _TABLE.c.next_attempt_at <= now).limit(1)).first() \
+        is not None
 
 
 _DUE = (select(_TABLE).where(_TABLE.c.state == "pending",
@@ -96,8 +121,10 @@ _DUE = (select(_TABLE).where(_TABLE.c.state == "pending",
         .order_by(_TABLE.c.next_attempt_at, _TABLE.c.id).limit(bindparam("limit"))
         .with_for_update(skip_locked=True))
 _TAKE = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
-         .values(state="sending", attempts=_TABLE.c.attempts + 1,
+         .values(state="sending", attempts=_TABLE.c.attempts + 1, data_at=None,
                  claimed_by=bindparam("me"), claimed_at=bindparam("now")))
+_DATA_END = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+             .values(data_at=bindparam("now")))
 _SENT = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
          .values(state="sent", sent_at=bindparam("now"), refused=bindparam("refused"),
                  last_error=None))
@@ -137,14 +164,20 @@ def mark_sent(session: Session, row_id: int, now: datetime,
     session.execute(_SENT, {"row_id": row_id, "now": now, "refused": refused or None})
 
 
+def mark_data_end(session: Session, row_id: int, now: datetime) -> None:
+    """The end of the message's DATA is about to be written; committed before it is."""
+    session.execute(_DATA_END, {"row_id": row_id, "now": now})
+
+
 def mark_retry(session: Session, row: Claimed, now: datetime, error: str) -> None:
-    """A temporary failure (4xx, dropped connection before DATA): try again later."""
+    """Not delivered, and the server said so or never saw the end of the message (a reply
+    before the end of DATA, a dropped connection before it): try again later."""
     if row.attempts >= MAX_ATTEMPTS:
         mark_failed(session, row.id, f"gave up after {row.attempts} attempts: {error}")
         return
     delay = timedelta(seconds=min(3600, 30 * 2 ** (row.attempts - 1)))
     session.execute(update(OutboxMail).where(OutboxMail.id == row.id).values(
-        state="pending", next_attempt_at=now + delay, last_error=error))
+        state="pending", next_attempt_at=now + delay, last_error=error, data_at=None))
 
 
 def mark_failed(session: Session, row_id: int, error: str) -> None:
@@ -155,6 +188,50 @@ def mark_failed(session: Session, row_id: int, error: str) -> None:
 def mark_unknown(session: Session, row_id: int, error: str) -> None:
     session.execute(update(OutboxMail).where(OutboxMail.id == row_id).values(
         state="unknown", last_error=error))
+
+
+def record_problem(session: Session, server: str, kind: str, detail: str,
+                   now: datetime) -> bool:
+    """Note that `server` cannot be used (kind: login, tls, connect). Returns whether this
+    is news (no problem was recorded, or another one)."""
+    row = session.get(ServerProblem, server)
+    if row is None:
+        session.add(ServerProblem(server=server, kind=kind, detail=detail, since=now,
+                                  seen_at=now))
+        return True
+    news = (row.kind, row.detail) != (kind, detail)
+    if row.kind != kind:
+        row.since = now
+    row.kind, row.detail, row.seen_at = kind, detail, now
+    return news
+
+
+def clear_problem(session: Session, server: str) -> bool:
+    """The server works: forget its problem. Returns whether one was recorded."""
+    return session.execute(ServerProblem.__table__.delete().where(
+        ServerProblem.server == server)).rowcount > 0
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Mail that waits for a server that cannot be used now."""
+
+    count: int
+    oldest: datetime          # the oldest waiting row's queue time
+    kind: str                 # login, tls, connect
+    detail: str               # the one-line message, with the server's words
+    since: datetime           # the first failure of this kind
+
+
+def waiting(session: Session, server: str = "smtp") -> Waiting | None:
+    problem = session.get(ServerProblem, server)
+    if problem is None:
+        return None
+    n, oldest = session.execute(select(func.count(), func.min(OutboxMail.queued_at)).where(
+        OutboxMail.state == "pending")).one()
+    if not n:
+        return None
+    return Waiting(n, oldest, problem.kind, problem.detail, problem.since)
 
 
 def counts(session: Session) -> dict[str, int]:

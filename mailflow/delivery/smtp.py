@@ -1,6 +1,15 @@
 """Delivering the outbox with aiosmtplib: `[smtp] connections` lanes, each reusing one
 connection, each row claimed and committed before its SMTP conversation and marked sent
-right after it (in the same transaction that claims the lane's next row)."""
+right after it (in the same transaction that claims the lane's next row).
+
+Where a conversation stops decides what becomes of the row. A lane connects and logs in
+before it claims a row, so a server it cannot reach, a TLS failure or a refused login
+touches no row: the problem is recorded (`outbox.record_problem`) and the mail waits. Any
+reply or dropped connection before the end of DATA means the server does not have the
+mail: the row is retried with backoff. The row's `data_at` is committed just before the
+final "." is written; only a failure after that and before the server's reply leaves the
+outcome unknown. Transactions here are this module's own (one per step).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +24,14 @@ import aiosmtplib
 from aiosmtplib import (SMTPException, SMTPRecipientRefused, SMTPResponseException,
                         SMTPServerDisconnected, SMTPTimeoutError)
 
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+
 from .. import faults
 from . import outbox
 from ..app import App
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 from ..config.settings import Smtp, read_secret
+from ..config.tlsfix import tls_fix
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +44,9 @@ class SendReport:
     unknown: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     retry_reasons: list[str] = field(default_factory=list)
+    problem: str | None = None     # why the server could not be used; nothing was claimed
+    connected: bool = False        # a connection was made and logged in
+    waiting: outbox.Waiting | None = None
 
     def summary(self) -> str:
         return (f"{self.sent} sent, {self.retry} to retry, {len(self.failed)} failed, "
@@ -47,7 +62,16 @@ class _Permanent(Exception):
 
 
 class _Unknown(Exception):
-    """The conversation broke after DATA began: the server may have the mail."""
+    """The conversation broke after the end of DATA was written: the server may have the
+    mail."""
+
+
+class ServerUnusable(Exception):
+    """No conversation could start (no connection, TLS, login): no row is touched."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind   # connect, tls, login
 
 
 def _words(exc: SMTPResponseException) -> str:
@@ -65,28 +89,68 @@ def _client(cfg: Smtp) -> aiosmtplib.SMTP:
                            if cfg.security != "none" else None)
 
 
-async def _connect(cfg: Smtp) -> aiosmtplib.SMTP:
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text += f" ({cause})"
+    return text
+
+
+async def connect(cfg: Smtp) -> aiosmtplib.SMTP:
+    """A connection that is ready for MAIL: TLS as configured, logged in if a username is
+    set. Raises ServerUnusable with a one-line message that names the fix."""
+    where = f"SMTP server {cfg.host}:{cfg.port} (security = \"{cfg.security}\")"
+    try:
+        password = read_secret(cfg.password_env, "[smtp] password_env") if cfg.username else ""
+    except ConfigError:
+        raise ServerUnusable("login", f"cannot log in to {where}: the environment variable "
+                             f"{cfg.password_env} is not set; export it with the SMTP "
+                             "password (QQ and NetEase want the 授权码)") from None
     client = _client(cfg)
     try:
         await client.connect()
-        if cfg.username:
-            await client.login(cfg.username, read_secret(cfg.password_env, "[smtp] password_env"))
-    except aiosmtplib.SMTPAuthenticationError as exc:
-        raise UserError(f"SMTP login as {cfg.username} at {cfg.host} refused ({_words(exc)}); "
-                        f"check ${cfg.password_env}") from None
     except (SMTPException, OSError) as exc:
-        raise _Temporary(f"cannot reach SMTP server {cfg.host}:{cfg.port}: {exc}") from None
+        client.close()
+        text = _reason(exc)
+        fix = tls_fix("[smtp]", cfg.security, cfg.port, text)
+        if fix:
+            raise ServerUnusable("tls", f"TLS with {where} failed: {text}; {fix}") from None
+        raise ServerUnusable("connect", f"cannot reach {where}: {text}") from None
+    if not cfg.username:
+        return client
+    try:
+        await client.login(cfg.username, password)
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        client.close()
+        raise ServerUnusable("login", f"{where} refused the login as {cfg.username} "
+                             f"({_words(exc)}); check the password in ${cfg.password_env} "
+                             "(QQ and NetEase want the 授权码, not the web password)") from None
+    except (SMTPException, OSError) as exc:
+        client.close()
+        text = _reason(exc)
+        if "not supported" in text.lower():
+            raise ServerUnusable("login", f"{where} offers no login (AUTH) on this connection "
+                                 f"({text}); most servers offer it only over TLS: set "
+                                 '[smtp] security = "starttls" or "ssl"') from None
+        raise ServerUnusable("connect", f"cannot log in to {where}: {text}") from None
     return client
 
 
-async def _deliver(client: aiosmtplib.SMTP, row: outbox.Claimed, sender: str) -> dict[str, str]:
-    """One message; returns the refused recipients with the server's words."""
+_LOST = "connection lost before the end of the message (not delivered)"
+
+
+async def _deliver(client: aiosmtplib.SMTP, row: outbox.Claimed, sender: str,
+                   data_end: Callable[[], None]) -> dict[str, str]:
+    """One message; returns the refused recipients with the server's words. `data_end` is
+    called (and must commit) just before the final "." of DATA is written."""
     try:
         await client.mail(sender)
     except SMTPResponseException as exc:
-        raise (_Temporary if 400 <= exc.code < 500 else _Permanent)(_words(exc)) from None
+        # A refused sender is about the account or the session, not this message.
+        raise _Temporary(f"MAIL FROM refused: {_words(exc)}") from None
     except (SMTPServerDisconnected, SMTPTimeoutError, OSError) as exc:
-        raise _Temporary(f"connection lost before the message was sent: {exc}") from None
+        raise _Temporary(f"{_LOST}: {exc}") from None
     refused: dict[str, str] = {}
     for rcpt in [*row.to_addrs, *row.cc_addrs]:
         try:
@@ -94,20 +158,57 @@ async def _deliver(client: aiosmtplib.SMTP, row: outbox.Claimed, sender: str) ->
         except SMTPRecipientRefused as exc:
             refused[rcpt] = _words(exc)
         except (SMTPServerDisconnected, SMTPTimeoutError, OSError) as exc:
-            raise _Temporary(f"connection lost before the message was sent: {exc}") from None
+            raise _Temporary(f"{_LOST}: {exc}") from None
     if len(refused) == len(row.to_addrs) + len(row.cc_addrs):
-        await client.rset()
-        temporary = all(w.startswith("4") for w in refused.values())
-        raise (_Temporary if temporary else _Permanent)(
-            "every recipient refused: " + "; ".join(f"{a}: {w}" for a, w in refused.items()))
-    try:
-        await client.data(row.raw)
-    except SMTPResponseException as exc:
-        # The server answered DATA with an error: it said clearly that it did not take it.
-        raise (_Temporary if 400 <= exc.code < 500 else _Permanent)(_words(exc)) from None
-    except (SMTPServerDisconnected, SMTPTimeoutError, OSError) as exc:
-        raise _Unknown(f"connection lost during DATA: {exc}") from None
+        try:
+            await client.rset()
+        except (SMTPException, OSError):
+            client.close()
+        # Retried with backoff like any reply before the end of DATA: a relay or policy
+        # refusal is often the account's, and the row gives up after MAX_ATTEMPTS.
+        raise _Temporary("every recipient refused: "
+                         + "; ".join(f"{a}: {w}" for a, w in refused.items()))
+    await _data(client, row.raw, data_end)
     return refused
+
+
+async def _data(client: aiosmtplib.SMTP, raw: bytes, data_end: Callable[[], None]) -> None:
+    """DATA written by hand rather than with `client.data`, which sends the final "." in
+    the same write as the message: here the row is marked just before it."""
+    try:
+        start = await client.execute_command(b"DATA")
+    except (SMTPServerDisconnected, SMTPTimeoutError, OSError) as exc:
+        raise _Temporary(f"{_LOST}: {exc}") from None
+    if start.code != 354:
+        raise _Temporary(f"DATA refused: {start.code} {start.message}".strip())
+    protocol = client.protocol
+    body = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(raw))
+    try:
+        assert protocol is not None
+        protocol.write(body)
+        data_end()
+        # A close the server sent before the "." is written means it cannot have the mail.
+        # Two turns of the loop let a close already received be seen (the first runs the
+        # I/O callbacks after this task's turn); one still on its way cannot be, and its
+        # row is reported unknown.
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        if not client.is_connected:
+            raise SMTPServerDisconnected("the server closed the connection")
+        protocol.write(b".\r\n")
+    except (SMTPServerDisconnected, OSError, AssertionError) as exc:
+        client.close()
+        raise _Temporary(f"{_LOST}: {exc}") from None
+    try:
+        reply = await protocol.read_response(timeout=client.timeout)
+    except (SMTPServerDisconnected, SMTPTimeoutError, OSError) as exc:
+        client.close()
+        raise _Unknown("the connection broke after the whole message was sent, before the "
+                       f"server confirmed it: {exc or type(exc).__name__}") from None
+    if reply.code != 250:
+        # The server answered the end of DATA with an error: it said it did not take it.
+        raise (_Temporary if 400 <= reply.code < 500 else _Permanent)(
+            f"{reply.code} {reply.message}".strip())
 
 
 def send_pending(app: App, progress: Callable[[str], None] = lambda m: None) -> SendReport:
@@ -121,6 +222,8 @@ def send_pending(app: App, progress: Callable[[str], None] = lambda m: None) -> 
             report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
                                   f"{row.last_error}")
     asyncio.run(send_loop(app, cfg, report, progress))
+    with app.read.begin() as session:
+        report.waiting = outbox.waiting(session)
     return report
 
 
@@ -130,6 +233,25 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
     await asyncio.gather(*(_lane(app, cfg, report, progress) for _ in range(cfg.connections)))
 
 
+async def _open(app: App, cfg: Smtp, report: SendReport) -> aiosmtplib.SMTP | None:
+    """A connection when some row is due and the server can be used; else None, with the
+    problem recorded."""
+    with app.read.begin() as session:
+        if not outbox.any_due(session, app.now()):
+            return None
+    try:
+        client = await connect(cfg)
+    except ServerUnusable as exc:
+        with app.db.begin() as session:
+            outbox.record_problem(session, "smtp", exc.kind, str(exc), app.now())
+        report.problem = str(exc)
+        return None
+    with app.db.begin() as session:
+        outbox.clear_problem(session, "smtp")
+    report.connected = True
+    return client
+
+
 async def _lane(app: App, cfg: Smtp, report: SendReport,
                 progress: Callable[[str], None]) -> None:
     sender = parseaddr(cfg.sender)[1]
@@ -137,6 +259,10 @@ async def _lane(app: App, cfg: Smtp, report: SendReport,
     done: tuple[int, dict[str, str]] | None = None   # delivered, not yet marked sent
     try:
         while True:
+            if client is None or not client.is_connected:
+                client = await _open(app, cfg, report)
+                if client is None:
+                    break
             with app.db.begin() as session:
                 if done is not None:
                     outbox.mark_sent(session, done[0], app.now(), done[1])
@@ -146,18 +272,20 @@ async def _lane(app: App, cfg: Smtp, report: SendReport,
                 break
             row = rows[0]
             faults.point("claimed")
+
+            def data_end(row_id: int = row.id) -> None:
+                with app.db.begin() as session:
+                    outbox.mark_data_end(session, row_id, app.now())
+                faults.point("data-end")
+
             try:
-                if client is None or not client.is_connected:
-                    client = await _connect(cfg)
-                refused = await _deliver(client, row, sender)
+                refused = await _deliver(client, row, sender, data_end)
             except _Temporary as exc:
                 with app.db.begin() as session:
                     outbox.mark_retry(session, row, app.now(), str(exc))
                 report.retry += 1
                 report.retry_reasons.append(f"<{row.message_id}> {row.subject}: {exc}")
                 client = await _drop(client)
-                if "cannot reach" in str(exc):
-                    break  # the server is down: the rest waits for the next run
                 continue
             except _Permanent as exc:
                 with app.db.begin() as session:
@@ -182,6 +310,18 @@ async def _lane(app: App, cfg: Smtp, report: SendReport,
             with app.db.begin() as session:
                 outbox.mark_sent(session, done[0], app.now(), done[1])
         await _drop(client, polite=True)
+
+
+def waiting_line(waiting: outbox.Waiting, tz) -> str:  # type: ignore[no-untyped-def]
+    """What HR reads in `status` and `send` while the server cannot be used."""
+    what = {"login": "a working SMTP login", "tls": "a working TLS connection to the SMTP "
+            "server", "connect": "the SMTP server to be reachable"}.get(waiting.kind,
+                                                                          "the SMTP server")
+    oldest = waiting.oldest.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    since = waiting.since.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return (f"{waiting.count} mail(s) waiting for {what}, the oldest queued {oldest}; "
+            f"failing since {since}: {waiting.detail}. Nothing is lost: they go out once it "
+            "works.")
 
 
 async def _drop(client: aiosmtplib.SMTP | None, polite: bool = False) -> None:

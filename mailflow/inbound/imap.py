@@ -7,6 +7,7 @@ mail — comes back as an aware datetime.
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 import socket
@@ -87,17 +88,24 @@ class Client(IMAPClient):
     examined: tuple[str, int] | None = None   # the folder open read-only, its UIDVALIDITY
 
     def examine(self, box: Mailbox, folder: str) -> int:
-        """Open the folder read-only, unless it is open already: the server keeps an open
-        folder current (and would close it were its UIDVALIDITY to change), so an idle
-        poll is one UID SEARCH, not EXAMINE + SEARCH. Returns the UIDVALIDITY."""
+        """Open the folder read-only, or, when it is open already, make the server report
+        the mail that came since the last command. Returns the UIDVALIDITY.
+
+        A folder kept open is cheaper than EXAMINE each poll, but RFC 3501 lets a server
+        hold new mail back from an open folder until NOOP or CHECK (pymap does: a UID
+        SEARCH there does not see it, and a report would be missed until the next NOOP).
+        So an idle poll is NOOP + UID SEARCH, not EXAMINE + SEARCH; a server would close
+        the folder were its UIDVALIDITY to change."""
         if self.examined is not None and self.examined[0] == folder:
+            self.noop()
+            self.saw_new_mail()   # what NOOP reported, the search that follows finds
             return self.examined[1]
         self.examined = None
         try:
             info = self.select_folder(folder, readonly=True)
         except IMAPClientError as exc:
             raise ImapError(f"mailbox {box.name}: folder {folder!r} cannot be opened: "
-                            f"{_text(exc)}") from None
+                            f"{error_text(exc)}") from None
         self.examined = (folder, int(info[b"UIDVALIDITY"]))
         return self.examined[1]
 
@@ -188,17 +196,44 @@ def connect(box: Mailbox, password: str) -> Client:
             client.id_(CLIENT_ID)
     except LoginError as exc:
         raise ImapError(f"mailbox {box.name}: login as {box.username} at {box.host} refused "
-                        f"({_text(exc)}); check the password in ${box.password_env} (NetEase and "
-                        "QQ want the 授权码, not the web password)") from None
+                        f"({error_text(exc)}); check the password in ${box.password_env} "
+                        "(NetEase and QQ want the 授权码, not the web password)") from None
     except (OSError, IMAPClientError, ssl.SSLError) as exc:
         raise ImapError(f"mailbox {box.name}: cannot reach {box.host}:{box.port} "
-                        f"({box.security}): {_text(exc)}") from None
+                        f"({box.security}): {error_text(exc)}") from None
     return client
 
 
-def _text(exc: BaseException) -> str:
-    msg = str(exc)
-    return msg.decode(errors="replace") if isinstance(msg, bytes) else (msg or type(exc).__name__)
+# imaplib raises with the server's reply as bytes, and imapclient's LoginError keeps the
+# repr of those bytes: left alone, a user reads "refused (b'[AUTHENTICATIONFAILED] …')".
+_BYTES_REPR = re.compile(r"""(?<!\w)b('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def _decoded(raw: bytes) -> str:
+    for charset in ("utf-8", "gb18030"):   # replies in Chinese come from NetEase and QQ too
+        try:
+            return raw.decode(charset)
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("utf-8", errors="replace")
+
+
+def _unrepr(match: re.Match[str]) -> str:
+    try:
+        value = ast.literal_eval(match.group(0))
+    except (ValueError, SyntaxError):
+        return match.group(0)
+    return _decoded(value) if isinstance(value, bytes) else match.group(0)
+
+
+def error_text(exc: BaseException) -> str:
+    """What an IMAP error says, as text a user can read: the server's words decoded, never
+    a Python bytes literal."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], bytes):
+        msg = _decoded(exc.args[0])
+    else:
+        msg = _BYTES_REPR.sub(_unrepr, str(exc))
+    return msg.strip() or type(exc).__name__
 
 
 _MONTHS = {m: n for n, m in enumerate((b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul",

@@ -1,8 +1,10 @@
 """Mail from files (.eml, mbox, Maildir) as RawMail, for `mailflow ingest`.
 
 A file has no INTERNALDATE; the nearest thing is when the receiving server stamped it,
-so the topmost Received header's date is used, then the mbox "From " line, then the Date
-header, then the file's modification time.
+so the topmost Received header's date is used, then the delivery time the mail store
+kept (the mbox "From " line, the Maildir file name), then the Date header, then the
+file's modification time. Nothing here reads the clock: a back-fill judges each mail
+by when it came, whenever the back-fill is run.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from . import sheets
 from ..app import App
 from .notify import Letter, Queued, name_of, queue_letters, renderer_for
+from ..dates.deadlines import assessment_due, indicators_due
 from ..dates.periods import month_end, month_label, prev_month, week_label
-from ..records.stats import (PersonPeriod, person_periods, record_start, unreadable_and_suspect,
-                    weekly_reports)
+from ..records.stats import (PersonPeriod, on_roster_for, person_periods, record_start,
+                             teams_between, unreadable_and_suspect, weekly_reports)
 from ..store.models import Report, Violation
 
 
@@ -34,7 +35,8 @@ def _region_rows(app: App, periods: list[PersonPeriod]) -> list[dict[str, Any]]:
         due = sum(p.due for p in pps)
         on_time = sum(p.count("on_time") for p in pps)
         late = sum(p.count("late") for p in pps)
-        rows.append({"region": region, "headcount": len(pps), "due": due,
+        rows.append({"region": region, "headcount": len({p.person.email for p in pps}),
+                     "due": due,
                      "received": on_time + late, "on_time": on_time, "late": late,
                      "missing": sum(p.count("missing") for p in pps),
                      "breaks": sum(sum(p.breaks.values()) for p in pps),
@@ -53,22 +55,31 @@ def _weeks_in(start: date, end: date) -> list[date]:
     return out
 
 
-def _forms(app: App, first: date) -> dict[str, list[str]]:
-    """Who has handed in the month's forms, and who has not (so far)."""
+def _forms(app: App, first: date) -> list[dict[str, Any]]:
+    """The month's two forms: by when each is due and, once it is past due, who has not
+    handed it in. A form is owed by who was in the role on the day it was due and is still
+    on the roster; before the deadline no one is listed as missing it."""
+    now = app.now()
     with app.read() as session:
         handed = set(session.execute(select(Report.email, Report.kind).where(
-            Report.report_date == first, Report.kind.in_(["assessment", "indicators"]))))
-    last = month_end(first)
-    sales = {p.email: p for d in app.workdays.workdays_between(first, last)
-             for p in app.roster.on(d, "sales")}
-    sups = {p.email: p for d in app.workdays.workdays_between(first, last)
-            for p in app.roster.on(d, "supervisor")}
-    return {
-        "assessment_missing": sorted(f"{p.region} {p.name}" for e, p in sups.items()
-                                     if (e, "assessment") not in handed),
-        "indicators_missing": sorted(f"{p.region} {p.name}" for e, p in sales.items()
-                                     if (e, "indicators") not in handed),
-    }
+            Report.report_date == first, Report.kind.in_(["assessment", "indicators"]),
+            Report.received_at <= now)))
+    today = now.astimezone(app.tz).date()
+    teams = teams_between(app, first, month_end(first))
+    owers = {"assessment": ("supervisor", assessment_due(app, first), sorted(teams)),
+             "indicators": ("sales", indicators_due(app, first),
+                            sorted({p.email for team in teams.values() for p in team}))}
+    out = []
+    for kind, (role, due, emails) in owers.items():
+        owed = [app.roster.person(e, due.date()) for e in emails
+                if on_roster_for(app, e, role, due.date(), today)]
+        missing = sorted(f"{p.region} {p.name}" for p in owed
+                         if p is not None and (p.email, kind) not in handed)
+        out.append({"kind": kind, "due": f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}",
+                    "past_due": now > due, "owed": len(owed),
+                    "handed": len(owed) - len(missing),
+                    "missing": missing if now > due else []})
+    return out
 
 
 def compliance_context(app: App, kind: str, start: date, end: date, prev_start: date,
@@ -79,8 +90,8 @@ def compliance_context(app: App, kind: str, start: date, end: date, prev_start: 
     prev_rates = {r["region"]: r["_rate"] for r in _region_rows(app, before)}
     for r in regions:
         was = prev_rates.get(r["region"])
-        r["trend"] = "—" if was is None or r["_rate"] is None else \
-            f"{(r['_rate'] - was) * 100:+.0f} 个百分点"
+        r["_trend"] = None if was is None or r["_rate"] is None else (r["_rate"] - was) * 100
+        r["trend"] = "—" if r["_trend"] is None else f"{r['_trend']:+.0f} 个百分点"
     weekly = []
     first_closed = record_start(app)
     for monday in _weeks_in(start, end):
@@ -127,12 +138,20 @@ def _raw_rows(app: App, periods: list[PersonPeriod], start: date, end: date) -> 
     rows = []
     for pp in periods:
         for day, status in sorted(pp.days.items()):
+            if status == "not_due" and _in_sales(app, pp.person.email, day):
+                continue   # that day is in the row of the team they were in then
             rows.append([pp.person.region, pp.person.name, pp.person.email, day.isoformat(),
                          status, pp.times.get(day, ""),
                          " ".join(sorted(codes.get((pp.person.email, day), set())))])
     return rows
 
 
+def _in_sales(app: App, email: str, day: date) -> bool:
+    row = app.roster.person(email, day)
+    return row is not None and row.role == "sales"
+
+
+POINTS = '+0" 个百分点";-0" 个百分点";0" 个百分点"'
 RAW_HEADER = ["区域", "姓名", "邮箱", "日期", "状态", "首次提交", "违规"]
 
 
@@ -142,7 +161,11 @@ def _queue_compliance(app: App, kind: str, start: date, end: date, prev_start: d
         context, raw = compliance_context(app, kind, start, end, prev_start, prev_end, label)
         to = [(name_of(app, a, start), a) for a in app.settings.company.hr]
         region_sheet = [[r["region"], r["headcount"], r["due"], r["received"], r["on_time"],
-                         r["late"], r["missing"], r["breaks"], r["rate"], r["trend"]]
+                         r["late"], r["missing"], r["breaks"],
+                         r["rate"] if r["_rate"] is None
+                         else sheets.Num(r["_rate"], sheets.PERCENT, r["rate"]),
+                         r["trend"] if r["_trend"] is None
+                         else sheets.Num(r["_trend"], POINTS, r["trend"])]
                         for r in context["regions"]]
         book = sheets.workbook([
             ("区域", ["区域", "人数", "应交", "已交", "按时", "迟交", "未交", "违规", "按时率", "趋势"],
@@ -180,7 +203,10 @@ def sample_context() -> dict[str, Any]:
             "attention": {"unparsed": ["11-26 20:00 hr: no From header"],
                           "unknown_sender": ["2026-11-26 x@y.example: x@y.example"],
                           "spoof_suspected": []},
-            "forms": {"assessment_missing": ["华东 钱主管"], "indicators_missing": ["华东 张三"]}}
+            "forms": [{"kind": "assessment", "due": "2026-12-03 18:00", "past_due": False,
+                       "owed": 2, "handed": 1, "missing": []},
+                      {"kind": "indicators", "due": "2026-11-10 18:00", "past_due": True,
+                       "owed": 4, "handed": 3, "missing": ["华东 张三"]}]}
 
 
 def samples() -> dict[str, dict[str, Any]]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import compliance, meeting, monthly, notify, weekly
+from . import calendarnote, compliance, meeting, monthly, notify, weekly
 
-MODULES = (notify, weekly, compliance, monthly, meeting)
+MODULES = (notify, weekly, compliance, monthly, meeting, calendarnote)
 # What every mail's context has besides its own (mails/notify.py common()).
 COMMON_SAMPLE = {"company": "示例销售有限公司", "hr": "hr@example.com", "title": "sample"}
 

@@ -14,9 +14,9 @@ from . import sheets
 from ..app import App
 from ..errors import UserError
 from .notify import Letter, Queued, money, queue_letters
-from ..dates.deadlines import assessment_due, last_workday
+from ..dates.deadlines import assessment_due, indicators_due, last_workday
 from ..dates.periods import month_end, month_label
-from ..records.stats import person_periods
+from ..records.stats import on_roster_for, person_periods, teams_between
 from ..store import queries
 from ..store.models import Report
 
@@ -24,26 +24,23 @@ SHEET_HEADER = ["区域", "姓名", "邮箱", "试用期", "应交天数", "按�
                 "拜访合计", "销售额合计", "回款合计", "考核指标", "得分", "评语"]
 
 
-def _teams(app: App, first: date) -> dict[str, list[Any]]:
-    by_sup: dict[str, dict[str, Any]] = {}
-    for day in app.workdays.workdays_between(first, month_end(first)):
-        for p in app.roster.on(day, "sales"):
-            by_sup.setdefault(p.supervisor, {}).setdefault(p.email, p)
-    return {sup: sorted(people.values(), key=lambda p: p.email) for sup, people in by_sup.items()}
-
-
-def month_end_sheet(app: App, first: date, team: list[Any]) -> tuple[list[dict[str, Any]], bytes]:
+def month_end_sheet(app: App, first: date, team: list[Any], supervisor: str
+                    ) -> tuple[list[dict[str, Any]], bytes]:
+    """The pre-filled sheet of one supervisor's team: each person with the days they were
+    in this team only (someone who moved region mid-month is in both sheets)."""
     rows, out = [], []
-    for pp in person_periods(app, first, month_end(first), team):
+    for pp in person_periods(app, first, month_end(first), team, supervisor=supervisor):
         p = pp.person
-        row = [p.region, p.name, p.email, "是" if p.probation else "否", pp.due,
-               pp.count("on_time"), pp.count("late"), pp.count("missing"),
-               sum(pp.breaks.values()), money(pp.metrics.get("visits", 0)),
-               money(pp.metrics.get("sales", 0)), money(pp.metrics.get("collections", 0)),
-               "", "", ""]
-        rows.append(row)
+        visits, sales, collections = (pp.metrics.get(k, 0) for k in
+                                      ("visits", "sales", "collections"))
+        counts = [pp.due, pp.count("on_time"), pp.count("late"), pp.count("missing"),
+                  sum(pp.breaks.values())]
+        rows.append([p.region, p.name, p.email, "是" if p.probation else "否", *counts,
+                     visits, sales, collections, "", "", ""])
         out.append(dict(zip(["region", "name", "email", "probation", "due", "on_time", "late",
-                             "missing", "breaks", "visits", "sales", "collections"], row)))
+                             "missing", "breaks", "visits", "sales", "collections"],
+                            [p.region, p.name, p.email, "是" if p.probation else "否", *counts,
+                             money(visits), money(sales), money(collections)])))
     return out, sheets.workbook([("考核表", SHEET_HEADER, rows)])
 
 
@@ -53,8 +50,8 @@ def queue_month_end(app: App, first: date) -> Queued:
     due = assessment_due(app, first)
     last = last_workday(app, first)
 
-    def letter(sup: Any, team: list[Any]) -> Letter:
-        people, book = month_end_sheet(app, first, team)
+    def letter(sup: Any, sup_email: str, team: list[Any]) -> Letter:
+        people, book = month_end_sheet(app, first, team, sup_email)
         context = {"supervisor_name": sup.name, "region": sup.region, "month": label,
                    "due": f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}", "people": people,
                    "hr_list": ", ".join(app.settings.company.hr)}
@@ -62,11 +59,11 @@ def queue_month_end(app: App, first: date) -> Queued:
                       attachments=((f"销售员(含试用期)考核表-{sup.region}-{label}.xlsx",
                                     sheets.XLSX, book),))
 
-    supervisors = ((app.roster.person(email, last), team)
-                   for email, team in sorted(_teams(app, first).items()))
+    supervisors = ((app.roster.person(email, last), email, team)
+                   for email, team in sorted(teams_between(app, first, month_end(first)).items()))
     return queue_letters(app, "month_end", label,
-                         ((f"month_end|{sup.email}|{label}", partial(letter, sup, team))
-                          for sup, team in supervisors if sup is not None))
+                         ((f"month_end|{sup.email}|{label}", partial(letter, sup, email, team))
+                          for sup, email, team in supervisors if sup is not None))
 
 
 def close_month(app: App, first: date) -> list[str]:
@@ -81,16 +78,25 @@ def close_month(app: App, first: date) -> list[str]:
             Report.report_date == first, Report.kind.in_(["assessment", "indicators"]))))
     found: list[str] = []
     now = app.now()
-    teams = _teams(app, first)
+    today = now.astimezone(app.tz).date()
+    teams = teams_between(app, first, month_end(first))
+    # A form is owed by who was in the role on the day it was due and has not left since.
+    indicators_day = indicators_due(app, first).date()
+    owed: set[str] = set()
     with app.db.begin() as session:
         for sup in sorted(teams):
-            if (sup, "assessment") not in handed:
+            if (sup, "assessment") not in handed and \
+                    on_roster_for(app, sup, "supervisor", due.date(), today):
                 queries.add_violation(session, email=sup, day=first, code="assessment_missing",
                                       detail=f"{label}: none by {due.astimezone(app.tz):%m-%d %H:%M}",
                                       mail_id=None, now=now, scope="day")
                 found.append(f"{sup}: assessment_missing")
             for person in teams[sup]:
-                if (person.email, "indicators") not in handed:
+                if person.email in owed:
+                    continue   # in two teams this month (moved region): one form, one verdict
+                owed.add(person.email)
+                if (person.email, "indicators") not in handed and \
+                        on_roster_for(app, person.email, "sales", indicators_day, today):
                     queries.add_violation(session, email=person.email, day=first,
                                           code="indicators_missing", detail=label,
                                           mail_id=None, now=now, scope="day")

@@ -22,6 +22,7 @@ from ..records.days import PersonDay, day_status
 from ..errors import UserError
 from .render import Renderer
 from ..config.roster import Person
+from ..store import queries
 from ..store.models import Mail, Report, Violation
 
 WEEKDAYS = "一二三四五六日"
@@ -196,12 +197,17 @@ def queue_notice(session: Session, app: App, mail: Mail) -> bool:
     hr = common(app)["hr"]
     base = {"name": person.name, "supervisor": person.supervisor, "hr": hr,
             "supervisor_name": name_of(app, person.supervisor, report.report_date),
-            "today": mail.received_at.astimezone(app.tz).date().isoformat()}
+            "today": mail.received_at.astimezone(app.tz).date().isoformat(),
+            "report_date": report.report_date.isoformat(),
+            "backdate_workdays": app.policy.daily.max_backdate_workdays}
+    arrival = mail.received_at.astimezone(app.tz).date()
     problems = []
     for v in found:
         variant = None
         if v.code == "hr_not_cc":
             variant = "in_to" if set(mail.to_addrs or []) & app.context().hr else "missing"
+        elif v.code == "date_mismatch":
+            variant = "future" if report.report_date > arrival else "too_old"
         problems.append(renderer.problem_text(v.code, variant, {**base, "detail": v.detail}))
     context = {**base, "subject": report.subject, "report_date": report.report_date.isoformat(),
                "received": f"{mail.received_at.astimezone(app.tz):%m-%d %H:%M}",
@@ -219,36 +225,59 @@ def money(value: float | int) -> str:
 
 def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
                    statuses: dict[str, PersonDay]) -> dict[str, Any]:
+    """A supervisor's day. A copy or subject break that the person corrected by sending
+    again before the day's close is shown as corrected, not as something to follow up;
+    the record keeps the break."""
     renderer = renderer_for(app)
+    emails = [p.email for p in team]
     with app.read() as session:
+        closed = queries.day_closed(session, day)
+        cutoff = closed.closed_at if closed is not None else app.now()
         latest: dict[str, Report] = {}
+        by_close: dict[str, int | None] = {}
+        early: set[int | None] = set()
         for r in session.scalars(select(Report).where(
                 Report.report_date == day, Report.kind == "daily",
-                Report.email.in_([p.email for p in team])).order_by(Report.received_at, Report.id)):
+                Report.email.in_(emails)).order_by(Report.received_at, Report.id)):
             latest[r.email] = r
-        details = {(v.email, v.code): v.detail for v in session.scalars(select(Violation).where(
-            Violation.date == day, Violation.email.in_([p.email for p in team])))}
+            if r.received_at <= cutoff:
+                by_close[r.email] = r.mail_id
+                early.add(r.mail_id)
+        found = list(session.scalars(select(Violation).where(
+            Violation.date == day, Violation.email.in_(emails))))
+    details = {(v.email, v.code): v.detail for v in found}
+    # A break the notice asks to correct by sending again stands while the latest version
+    # sent before the day's close still carries it.
+    correctable = set(app.policy.notify.notice_codes)
+    standing = {(v.email, v.code) for v in found
+                if v.scope != "mail" or v.code not in correctable or v.mail_id not in early
+                or v.mail_id == by_close.get(v.email)}
     people, issues = [], []
     totals = {"visits": 0.0, "sales": 0.0, "collections": 0.0}
-    counts = {"due": 0, "reported": 0, "late": 0, "missing": 0, "breaks": 0}
+    counts = {"due": 0, "reported": 0, "late": 0, "missing": 0, "breaks": 0, "corrected": 0}
     for person in team:
         st = statuses[person.email]
         report = latest.get(person.email)
         metrics = dict(report.metrics) if report else {}
         for k in totals:
             totals[k] += float(metrics.get(k, 0) or 0)
-        breaks = [renderer.label(c, details.get((person.email, c), "")) for c in st.violations
-                  if c not in ("late", "missing")]
+        codes = [c for c in st.violations if c not in ("late", "missing")]
+        breaks = [renderer.label(c, details.get((person.email, c), "")) for c in codes
+                  if (person.email, c) in standing]
+        corrected = [renderer.label("corrected", renderer.label(c, details.get((person.email, c),
+                                                                               "")))
+                     for c in codes if (person.email, c) not in standing]
         counts["due"] += st.status != "not_due"
         counts["reported"] += st.status in ("on_time", "late")
         counts["late"] += st.status == "late"
         counts["missing"] += st.status == "missing"
         counts["breaks"] += bool(breaks)
+        counts["corrected"] += bool(corrected) and not breaks
         people.append({
             "name": person.name, "probation": person.probation,
             "status_text": renderer.label(st.status), "colour": COLOURS[st.status],
             "time": f"{st.received_at.astimezone(app.tz):%H:%M}" if st.received_at else "",
-            "breaks": breaks,
+            "breaks": breaks, "corrected": corrected,
             "metrics": {k: money(metrics.get(k, 0) or 0) for k in totals} if report else None,
         })
         if report and report.fields.get("issues", "").strip() not in ("", "无"):
@@ -257,7 +286,8 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
     return {"supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,
             "date": day.isoformat(), "weekday": weekday_label(day),
             "deadline": f"{due.astimezone(app.tz):%H:%M}", "people": people, "issues": issues,
-            "counts": counts, "totals": {k: money(v) for k, v in totals.items()}}
+            "counts": counts, "totals": {k: money(v) for k, v in totals.items()},
+            "calendar_note": app.workdays.note(day)}
 
 
 def teams(app: App, day: date) -> list[tuple[Person, list[Person]]]:
@@ -293,7 +323,7 @@ def samples() -> dict[str, dict[str, Any]]:
     """Sample context of each kind written here, for check-config and the tests."""
     problem = {"what": "抄送（Cc）里没有人事。", "fix": "重新发送并抄送人事。"}
     person = {"name": "张三", "status_text": "按时", "colour": COLOURS["on_time"], "time": "20:05",
-              "breaks": ["人事未抄送"], "probation": True,
+              "breaks": ["人事未抄送"], "corrected": ["标题日期不符（已更正）"], "probation": True,
               "metrics": {"visits": "3", "sales": "12,000", "collections": "0"}}
     return {
         "reminder": {"name": "张三", "date": "2026-11-26", "weekday": "周四",
@@ -301,10 +331,13 @@ def samples() -> dict[str, dict[str, Any]]:
                      "supervisor_name": "钱主管"},
         "notice": {"name": "张三", "subject": "日报 <11-26>", "report_date": "2026-11-26",
                    "received": "11-26 20:05", "problems": [problem], "supervisor": "q@example.com",
-                   "supervisor_name": "钱主管", "today": "2026-11-26"},
+                   "supervisor_name": "钱主管", "today": "2026-11-26",
+                   "backdate_workdays": 3},
         "digest": {"supervisor_name": "钱主管", "region": "华东", "date": "2026-11-26",
                    "weekday": "周四", "deadline": "21:00", "people": [person],
                    "issues": [{"name": "张三", "text": "需要样品"}],
-                   "counts": {"due": 1, "reported": 1, "late": 0, "missing": 0, "breaks": 1},
-                   "totals": {"visits": "3", "sales": "12,000", "collections": "0"}},
+                   "counts": {"due": 1, "reported": 1, "late": 0, "missing": 0, "breaks": 1,
+                              "corrected": 0},
+                   "totals": {"visits": "3", "sales": "12,000", "collections": "0"},
+                   "calendar_note": {"year": 2027, "week": "mon-fri"}},
     }

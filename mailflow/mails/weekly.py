@@ -10,78 +10,115 @@ from typing import Any
 from . import sheets
 from ..app import App
 from ..errors import UserError
-from .notify import (COLOURS, Letter, Queued, money, queue_letters, renderer_for, teams,
-                     weekday_label)
+from ..dates.deadlines import deadline_for
+from .notify import COLOURS, Letter, Queued, money, queue_letters, renderer_for, weekday_label
 from ..dates.periods import week_label, weekly_due
-from ..records.stats import PersonPeriod, person_periods, repeated, weekly_reports
+from ..records.stats import (PersonPeriod, person_periods, repeated, teams_between,
+                             weekly_reports)
 from ..store import queries
 
 METRICS = (("visits", "拜访"), ("sales", "销售额"), ("collections", "回款"))
 ITEM_NAMES = {"issues": "问题与需求", "competitors": "竞品信息"}
 
 
-def _change(now: float, before: float) -> str:
+def _change(now: float, before: float) -> tuple[str, object]:
+    """The change against last week as the mail shows it, and as an .xlsx cell."""
     if before == 0:
-        return "—" if now == 0 else "新增"
-    pct = (now - before) / before * 100
-    return f"{pct:+.0f}%"
+        text = "—" if now == 0 else "新增"
+        return text, text
+    pct = (now - before) / before
+    return f"{pct * 100:+.0f}%", sheets.Num(pct, sheets.CHANGE, f"{pct * 100:+.0f}%")
+
+
+def compared_days(app: App, monday: date) -> list[date]:
+    """The week's workdays whose reports were due by now. The week's figures, and last
+    week's they are compared with, cover these days only: a draft compiled before the
+    week's last deadline compares like with like, never four days with five."""
+    ctx = app.context()
+    now = app.now()
+    return [d for d in app.workdays.workdays_between(monday, monday + timedelta(days=6))
+            if deadline_for(d, ctx) <= now]
 
 
 def draft_context(app: App, monday: date, sup: Any, team: list[Any]) -> tuple[dict[str, Any],
                                                                                 bytes]:
-    """The draft's content for one region, and the same as an .xlsx workbook."""
+    """The draft's content for one region, and the same as an .xlsx workbook. A person in
+    the team for part of the week has that part only (the roster of each day decides)."""
     renderer = renderer_for(app)
     end = monday + timedelta(days=6)
     workdays = app.workdays.workdays_between(monday, end)
-    this = person_periods(app, monday, end, team)
-    before = {pp.person.email: pp for pp in person_periods(app, monday - timedelta(days=7),
-                                                           monday - timedelta(days=1), team)}
+    this = person_periods(app, monday, end, team, supervisor=sup.email)
+    compared = compared_days(app, monday)
+    whole = compared == workdays
+    # Metrics over the days compared: the whole week (with a weekend report) once every
+    # workday's report was due, else Monday up to the last day due, against the same
+    # weekdays of last week.
+    upto = end if whole else (compared[-1] if compared else monday - timedelta(days=1))
+    span = (upto - monday).days
+    now_figures = {pp.person.email: pp for pp in
+                   person_periods(app, monday, upto, team, supervisor=sup.email)} \
+        if compared else {}
+    before = {pp.person.email: pp for pp in
+              person_periods(app, monday - timedelta(days=7), monday - timedelta(days=7 - span),
+                             team, supervisor=sup.email)} if compared else {}
+    same_days = "" if whole or not compared else (
+        weekday_label(monday) if span == 0 else f"{weekday_label(monday)}至{weekday_label(upto)}")
     highlight_days = app.policy.weekly.repeat_highlight_days
-    grid, totals, items, plans = [], [], [], []
+    grid, totals, items, plans, metric_rows = [], [], [], [], []
     region_now = {k: 0.0 for k, _ in METRICS}
     region_before = {k: 0.0 for k, _ in METRICS}
     for pp in this:
-        prev = before.get(pp.person.email) or PersonPeriod(pp.person)
+        email = pp.person.email
+        mine = now_figures.get(email) or PersonPeriod(pp.person)
+        prev = before.get(email) or PersonPeriod(pp.person)
         grid.append({"name": pp.person.name, "probation": pp.person.probation,
                      "cells": [{"text": renderer.label(pp.days.get(d, "not_due")),
                                 "colour": COLOURS[pp.days.get(d, "not_due")],
                                 "time": pp.times.get(d, "")} for d in workdays]})
-        row = {"name": pp.person.name}
+        row: dict[str, Any] = {"name": pp.person.name}
+        values: list[object] = []
+        changes: list[object] = []
         for key, _ in METRICS:
-            now_v, before_v = pp.metrics.get(key, 0.0), prev.metrics.get(key, 0.0)
+            now_v, before_v = mine.metrics.get(key, 0.0), prev.metrics.get(key, 0.0)
             region_now[key] += now_v
             region_before[key] += before_v
             row[key] = money(now_v)
-            row[f"{key}_change"] = _change(now_v, before_v)
+            row[f"{key}_change"], cell = _change(now_v, before_v)
+            values.append(now_v)
+            changes.append(cell)
         totals.append(row)
+        metric_rows.append([pp.person.name, *values, *changes])
         hot = repeated(pp.items, highlight_days)
         for kind, day, text, msgid in pp.items:
             items.append({"kind": ITEM_NAMES[kind], "name": pp.person.name, "date": day.isoformat(),
                           "text": text, "message_id": msgid,
                           "repeated": text.strip("。. ") in hot})
         plans.append({"name": pp.person.name, "plan": pp.plan or "（本周没有明日计划）"})
-    region = {k: money(v) for k, v in region_now.items()}
-    region.update({f"{k}_change": _change(region_now[k], region_before[k]) for k in region_now})
+    region: dict[str, Any] = {k: money(v) for k, v in region_now.items()}
+    region_changes = {k: _change(region_now[k], region_before[k]) for k in region_now}
+    region.update({f"{k}_change": text for k, (text, _) in region_changes.items()})
+    metric_rows.append(["合计", *[region_now[k] for k, _ in METRICS],
+                        *[region_changes[k][1] for k, _ in METRICS]])
     rules = app.policy.weekly
     due = weekly_due(monday, rules.due_weekday, rules.due_at, app.tz)
     context = {
         "supervisor_name": sup.name, "region": sup.region or team[0].region,
         "week": week_label(monday), "start": monday.isoformat(), "end": end.isoformat(),
         "days": [{"date": f"{d:%m-%d}", "weekday": weekday_label(d)} for d in workdays],
+        "same_days": same_days,
         "grid": grid, "totals": totals, "region_totals": region,
         "items": sorted(items, key=lambda i: (i["kind"], i["date"], i["name"])),
         "plans": plans, "due": f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}",
         "management": ", ".join(app.settings.company.management),
         "hr_list": ", ".join(app.settings.company.hr), "highlight_days": highlight_days,
     }
+    versus = "比上周" if not same_days else f"比上周同期（{same_days}）"
     book = sheets.workbook([
         ("提交情况", ["姓名", *[f"{d:%m-%d} {weekday_label(d)}" for d in workdays]],
          [[g["name"], *[c["text"] + (f" {c['time']}" if c["time"] else "") for c in g["cells"]]]
           for g in grid]),
-        ("指标", ["姓名", *[f"{n}" for _, n in METRICS], *[f"{n}环比" for _, n in METRICS]],
-         [[t["name"], *[t[k] for k, _ in METRICS], *[t[f"{k}_change"] for k, _ in METRICS]]
-          for t in totals] + [["合计", *[region[k] for k, _ in METRICS],
-                               *[region[f"{k}_change"] for k, _ in METRICS]]]),
+        ("指标", ["姓名", *[f"{n}" for _, n in METRICS], *[f"{n}{versus}" for _, n in METRICS]],
+         metric_rows),
         ("问题与需求", ["姓名", "日期", "内容", "重复出现", "日报 Message-ID"],
          [[i["name"], i["date"], i["text"], "是" if i["repeated"] else "", i["message_id"]]
           for i in context["items"] if i["kind"] == "问题与需求"]),
@@ -95,8 +132,15 @@ def draft_context(app: App, monday: date, sup: Any, team: list[Any]) -> tuple[di
 
 
 def compile_drafts(app: App, monday: date) -> Queued:
-    """One draft 销售区域周报 per region, mailed to its supervisor. Idempotent."""
+    """One draft 销售区域周报 per region, mailed to its supervisor. Idempotent. A team is
+    everyone in it on some workday of the week, each with their days in it."""
     label = week_label(monday)
+    end = monday + timedelta(days=6)
+    workdays = app.workdays.workdays_between(monday, end)
+
+    def supervisor(email: str) -> Any:
+        return next((row for d in reversed(workdays)
+                     if (row := app.roster.person(email, d)) is not None), None)
 
     def letter(sup: Any, team: list[Any]) -> Letter:
         context, book = draft_context(app, monday, sup, team)
@@ -104,9 +148,11 @@ def compile_drafts(app: App, monday: date) -> Queued:
         return Letter([(sup.name, sup.email)], context,
                       attachments=((filename, sheets.XLSX, book),))
 
+    supervisors = ((supervisor(email), team)
+                   for email, team in sorted(teams_between(app, monday, end).items()))
     return queue_letters(app, "weekly_draft", label,
                          ((f"weekly_draft|{sup.email}|{label}", partial(letter, sup, team))
-                          for sup, team in teams(app, monday + timedelta(days=4))))
+                          for sup, team in supervisors if sup is not None))
 
 
 def queue_weekly_reminders(app: App, monday: date) -> Queued:
@@ -168,7 +214,7 @@ def teams_of(app: App, supervisor: str, monday: date) -> bool:
 def sample_context() -> dict[str, Any]:
     cell = {"text": "按时", "colour": COLOURS["on_time"], "time": "20:05"}
     return {"supervisor_name": "钱主管", "region": "华东", "week": "2026-W48",
-            "start": "2026-11-23", "end": "2026-11-29",
+            "start": "2026-11-23", "end": "2026-11-29", "same_days": "周一至周四",
             "days": [{"date": "11-23", "weekday": "周一"}],
             "grid": [{"name": "张三", "probation": True, "cells": [cell]}],
             "totals": [{"name": "张三", "visits": "3", "sales": "12,000", "collections": "0",

@@ -50,9 +50,12 @@ class WeeklyReportState:
     message_id: str | None
 
 
-def person_periods(app: App, start: date, end: date,
-                   people: list[Person] | None = None) -> list[PersonPeriod]:
-    """Every salesperson on the roster at some point in [start, end], day by day."""
+def person_periods(app: App, start: date, end: date, people: list[Person] | None = None, *,
+                   supervisor: str | None = None) -> list[PersonPeriod]:
+    """Every salesperson on the roster at some point in [start, end], day by day, one
+    PersonPeriod per team (region and supervisor) they were in: a person who moves region
+    mid-period has one for each, holding that team's days, figures and rule breaks only,
+    as the roster of each day says. `supervisor` keeps only that supervisor's team."""
     workdays = app.workdays.workdays_between(start, end)
     if people is None:
         seen: dict[str, Person] = {}
@@ -74,7 +77,7 @@ def person_periods(app: App, start: date, end: date,
         if not everyone:
             query = query.where(Report.email.in_(emails))
         reports = session.execute(query.order_by(Report.received_at, Report.id)).all()
-        query = select(Violation.email, Violation.code).where(
+        query = select(Violation.email, Violation.date, Violation.code).where(
             Violation.date >= start, Violation.date <= end, Violation.code.in_(BREAK_CODES))
         if not everyone:
             query = query.where(Violation.email.in_(emails))
@@ -87,16 +90,28 @@ def person_periods(app: App, start: date, end: date,
         if r.email in wanted:
             first.setdefault((r.email, r.report_date), r)
             latest[r.email][r.report_date] = r
-    breaks: dict[str, Counter[str]] = defaultdict(Counter)
-    for email, code in violations:
-        breaks[email][code] += 1
+    breaks: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    for email, day, code in violations:
+        breaks[email].append((day, code))
     out = []
     for person in people:
-        pp = PersonPeriod(person, breaks=breaks.get(person.email, Counter()))
-        for day in workdays:
+        teams: dict[tuple[str, str], PersonPeriod] = {}
+
+        def team_on(day: date, *, latest_row: bool = False) -> PersonPeriod | None:
             row = app.roster.person(person.email, day)
-            if row is None or row.role != "sales":
-                pp.days[day] = "not_due"
+            if row is None or row.role != "sales" or \
+                    (supervisor is not None and row.supervisor != supervisor):
+                return None
+            pp = teams.get((row.region, row.supervisor))
+            if pp is None:
+                pp = teams[(row.region, row.supervisor)] = PersonPeriod(row)
+            elif latest_row:
+                pp.person = row      # the team's latest row names it (probation may end)
+            return pp
+
+        for day in workdays:
+            pp = team_on(day, latest_row=True)
+            if pp is None:
                 continue
             r = first.get((person.email, day))
             if r is not None:
@@ -105,6 +120,9 @@ def person_periods(app: App, start: date, end: date,
             else:
                 pp.days[day] = "missing" if day in closed else "pending"
         for day, r in sorted(latest.get(person.email, {}).items()):
+            pp = team_on(day)
+            if pp is None:
+                continue
             for k, v in (r.metrics or {}).items():
                 pp.metrics[k] = pp.metrics.get(k, 0) + float(v)
             for key in ("issues", "competitors"):
@@ -113,8 +131,33 @@ def person_periods(app: App, start: date, end: date,
                     pp.items.append((key, day, text, r.message_id or ""))
             if (r.fields or {}).get("plan", "").strip():
                 pp.plan = r.fields["plan"].strip()
-        out.append(pp)
+        for day, code in breaks.get(person.email, ()):
+            pp = team_on(day)
+            if pp is not None:
+                pp.breaks[code] += 1
+        for pp in teams.values():
+            pp.days = {d: pp.days.get(d, "not_due") for d in workdays}
+            out.append(pp)
     return out
+
+
+def teams_between(app: App, start: date, end: date) -> dict[str, list[Person]]:
+    """Supervisor → the salespeople in their team on some workday of [start, end] (each
+    person's row of their first day in it)."""
+    by_sup: dict[str, dict[str, Person]] = {}
+    for day in app.workdays.workdays_between(start, end):
+        for p in app.roster.on(day, "sales"):
+            by_sup.setdefault(p.supervisor, {}).setdefault(p.email, p)
+    return {sup: sorted(people.values(), key=lambda p: p.email) for sup, people in by_sup.items()}
+
+
+def on_roster_for(app: App, email: str, role: str, due: date, today: date) -> bool:
+    """Whether a form due on `due` is owed by this person: in `role` on the day it was due
+    and still on the roster today. Someone who joined after the due date, or has left,
+    owes nothing."""
+    row = app.roster.person(email, due)
+    return row is not None and row.role == role and \
+        app.roster.person(email, today) is not None
 
 
 def record_start(app: App) -> date | None:

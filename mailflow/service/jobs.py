@@ -4,7 +4,10 @@ when each is due and whether a missed run still makes sense.
 A job's run for its period (a day, a week, a month) is recorded in job_runs once it has
 finished, so each runs once per period, also across restarts, and a run missed while the
 service was down is found and done at the next tick — unless it no longer makes sense (a
-reminder after its deadline).
+reminder after its deadline). Where only the latest of several missed runs is worth a
+mail (a day's digest), the earlier ones run as `superseded`: the day is closed and
+recorded, its digest left out, so a supervisor back from days down gets one digest, not
+one per missed day.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..store import leases
 from ..app import App
 from ..dates.deadlines import (assessment_due, deadline_for, last_workday, meeting_day,
                                meeting_starts, weekly_report_due)
+from ..mails.calendarnote import check_year
 from ..mails.compliance import queue_hr_monthly, queue_hr_weekly
 from ..records.days import close_day
 from ..mails.meeting import queue_meeting_notice
@@ -47,6 +51,9 @@ class Job:
     # The last day the run reports on; a period that ended before the schedule first ran
     # here is not reported on (there is no record of it to report).
     ends: Callable[[App, date], date] = lambda app, day: day
+    # The run for a missed period when a later period's run is due too (catch-up after
+    # downtime); None runs each missed period in full.
+    superseded: Callable[[App, date], str] | None = None
 
 
 def _queued(q) -> str:  # type: ignore[no-untyped-def]
@@ -67,6 +74,11 @@ def _close(app: App, day: date) -> str:
     if app.settings.smtp is None:
         return f"{len(result.missing)} missing"
     return f"{len(result.missing)} missing; digests {_queued(queue_digests(app, day))}"
+
+
+def _close_quietly(app: App, day: date) -> str:
+    result = close_day(app, day)
+    return f"{len(result.missing)} missing; no digest: a later day's digest is sent instead"
 
 
 def _previous_week(day: date) -> date:
@@ -91,7 +103,7 @@ JOBS = (
         lambda app, day: day.isoformat(), lambda app, day: _queued(queue_reminders(app, day)),
         lambda app, day: app.now() < deadline_for(day, app.context())),
     Job("close-day", _on_workdays(lambda app: app.policy.notify.close_day_at),
-        lambda app, day: day.isoformat(), _close),
+        lambda app, day: day.isoformat(), _close, superseded=_close_quietly),
     Job("weekly-drafts", _on_weekday(lambda app: W(app).draft_weekday, lambda app: W(app).draft_at),
         lambda app, day: week_label(monday_of(day)),
         lambda app, day: _queued(compile_drafts(app, monday_of(day)))),
@@ -127,6 +139,10 @@ JOBS = (
         lambda app, day: meeting_day(app, day).isoformat(),
         lambda app, day: _queued(queue_meeting_notice(app, meeting_day(app, day))),
         lambda app, day: app.now() < meeting_starts(app, meeting_day(app, day))),
+    # Daily, with HR's other mails: a year whose 调休 is not entered is logged once a day
+    # and mailed to HR once a year. Only today's run is useful (no catch-up of log lines).
+    Job("calendar", lambda app, day: M(app).hr_at, lambda app, day: day.isoformat(),
+        check_year, lambda app, day: day == app.now().astimezone(app.tz).date()),
 )
 
 
@@ -156,14 +172,17 @@ def _first_day(app: App, today: date) -> date:
     return first.astimezone(app.tz).date()
 
 
-def _run_once(app: App, job: Job, day: date, period: str) -> str | None:
+def _run_once(app: App, job: Job, day: date, period: str, superseded: bool) -> str | None:
     """Run the job for its period under a lease, so that of several instances one runs
     it; None when another instance holds it or has finished it meanwhile."""
     with leases.holding(app.db, f"job:{job.name}:{period}") as held:
         if not held or _done(app, job.name, period):
             return None
-        return job.run(app, day) if job.still_useful(app, day) \
-            else "skipped: too late to be useful"
+        if not job.still_useful(app, day):
+            return "skipped: too late to be useful"
+        if superseded and job.superseded is not None:
+            return job.superseded(app, day)
+        return job.run(app, day)
 
 
 def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:
@@ -175,6 +194,7 @@ def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:
     started = _first_day(app, today)
     earliest = max(today - timedelta(days=CATCH_UP_DAYS), started)
     for job in jobs:
+        last = _last_due(app, job, today, earliest)
         for back in range(CATCH_UP_DAYS, -1, -1):
             day = today - timedelta(days=back)
             if day < earliest:
@@ -188,7 +208,8 @@ def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:
                 period = job.period(app, day)
                 if _done(app, job.name, period):
                     continue
-                outcome = _run_once(app, job, day, period)
+                outcome = _run_once(app, job, day, period, superseded=last is not None
+                                    and day < last)
                 if outcome is None:
                     continue  # another instance runs it, or just ran it
             except Exception as exc:  # one job's failure must not stop the others
@@ -200,3 +221,22 @@ def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:
                 log.info("job %s for %s: %s", job.name, period, outcome)
                 done.append(f"{job.name} {period}: {outcome}")
     return done
+
+
+def _last_due(app: App, job: Job, today: date, earliest: date) -> date | None:
+    """The latest day within the catch-up window whose run of `job` is due now, for a job
+    whose missed runs give way to a later one; None for the others."""
+    if job.superseded is None:
+        return None
+    now = app.now()
+    for back in range(CATCH_UP_DAYS + 1):
+        day = today - timedelta(days=back)
+        if day < earliest:
+            return None
+        try:
+            when = job.when(app, day)
+        except Exception:  # that day's own run reports the failure
+            continue
+        if when is not None and now >= datetime.combine(day, when, tzinfo=app.tz):
+            return day
+    return None

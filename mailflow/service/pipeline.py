@@ -258,7 +258,7 @@ def _poll_box(app: App, box: Mailbox, judging: Judging, progress: Progress) -> N
     except (OSError, IMAPClientError) as exc:
         # A server that dies mid-FETCH: what was recorded stays, with the folder's
         # position; the next poll goes on from there.
-        msg = f"mailbox {box.name}: connection lost: {exc}"
+        msg = f"mailbox {box.name}: connection lost: {imap.error_text(exc)}"
         counts.errors.append(msg)
         progress(msg)
     finally:

@@ -129,7 +129,8 @@ class Service:
                 if self.stop.is_set():
                     break
                 wait = min(BACKOFF_MAX, delay) * random.uniform(0.5, 1.5)
-                log.warning("%s/%s: %s; reconnecting in %.0fs", box.name, folder, exc, wait)
+                log.warning("%s/%s: %s; reconnecting in %.0fs", box.name, folder,
+                            imap.error_text(exc), wait)
                 self.stop.wait(wait)
                 delay = min(BACKOFF_MAX, delay * 2)
             except (ConfigError, UserError) as exc:
@@ -218,8 +219,15 @@ class Service:
         import asyncio
 
         every = float(self.app.policy.notify.send_every_seconds)
+        problem: str | None = None   # the last one logged: said once, until it changes
+        failures = 0
         while not self.stop.is_set():
-            self.mail_arrived.wait(every)
+            if problem is None:
+                self.mail_arrived.wait(every)
+            else:
+                # New mail does not help a server that refuses the login; retrying slowly
+                # also keeps the account clear of the server's lockout for bad logins.
+                self.stop.wait(min(BACKOFF_MAX * 3, every * 2 ** min(failures, 5)))
             self.mail_arrived.clear()
             if self.app.settings.smtp is None:
                 continue
@@ -229,6 +237,13 @@ class Service:
             except Exception:  # a broken SMTP server must not stop the service
                 log.exception("sending failed; retrying in %.0fs", every)
                 continue
+            if report.problem and report.problem != problem:
+                log.error("outbox: mail waits: %s", report.problem)
+            elif report.connected and problem:
+                log.warning("outbox: the SMTP server works again; waiting mail goes out")
+            if report.problem or report.connected:   # else nothing was due: no news
+                failures = failures + 1 if report.problem else 0
+                problem = report.problem
             if report.sent or report.retry or report.failed or report.unknown:
                 log.info("outbox: %s", report.summary())
             for line in report.failed + report.unknown:

@@ -116,8 +116,10 @@ class DayClose(Base):
 
 class OutboxMail(Base):
     """One outgoing mail. `dedupe_key` (kind, recipient, period) makes queuing it twice a
-    no-op; `state` moves pending → sending → sent, and a row found in `sending` after a
-    crash becomes `unknown`: it is reported, never sent again on its own."""
+    no-op; `state` moves pending → sending → sent. `data_at` is set (and committed) just
+    before the end of the message's DATA is written: a row found in `sending` after a
+    crash without it was never delivered and goes back to pending; one with it becomes
+    `unknown`: it is reported, never sent again on its own."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at", "id"),)
@@ -139,6 +141,19 @@ class OutboxMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(200))   # host:pid of the sender
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    data_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServerProblem(Base):
+    """Why a server cannot be used now (`kind`: login, tls, connect), in the words to show;
+    `since` is the first failure of this kind, the row is deleted when the server works."""
+
+    __tablename__ = "server_problems"
+    server: Mapped[str] = mapped_column(String(100), primary_key=True)   # "smtp"
+    kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class JobRun(Base):

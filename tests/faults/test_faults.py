@@ -14,10 +14,11 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from conftest import report, smtp_block
+from conftest import CLOCK, report, smtp_block
 from servers import deliver, imap_login
 
 CST = timezone(timedelta(hours=8))
@@ -55,7 +56,7 @@ def count(project, sql: str) -> int:
 def mailflow(project, *args: str, extra_env: dict | None = None) -> subprocess.Popen:
     base = env()
     return subprocess.Popen([sys.executable, "-m", "mailflow", "--config", str(project.settings),
-                             *args], env={**base, **(extra_env or {})}, stdout=subprocess.PIPE,
+                             "--now", CLOCK, *args], env={**base, **(extra_env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -137,6 +138,7 @@ def test_quit_failing_after_250_changes_nothing(project, smtp_server):
     assert again.out.startswith("0 sent") and len(smtp_server.recorder.messages) == 2
 
 
+@pytest.mark.clockfree
 def test_poller_and_scheduler_write_at_once(project, passwords, dovecot):
     """A minute of a poller and the day's jobs writing the same SQLite file (or the same
     PostgreSQL database): no 'database is locked', nothing lost."""
@@ -181,11 +183,11 @@ def test_no_secret_in_any_log(project, passwords, dovecot, smtp_server, monkeypa
                  ["-vvv", "--now", "2026-11-19T21:45:00+08:00", "close-day", "--date",
                   "2026-11-19"], ["-vvv", "send"]):
         res = subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
-                              *args], env=run_env, capture_output=True, text=True, timeout=120)
+                              "--now", CLOCK, *args], env=run_env, capture_output=True, text=True, timeout=120)
         logs.append(res.stdout + res.stderr)
     # A wrong password: the error names the variable, not the value.
     res = subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
-                          "-vvv", "poll", "--once"],
+                          "--now", CLOCK, "-vvv", "poll", "--once"],
                          env={**run_env, "MAILFLOW_TEST_REPORTS_PASSWORD": secret + "x"},
                          capture_output=True, text=True, timeout=120)
     logs.append(res.stdout + res.stderr)
@@ -205,7 +207,7 @@ def test_host_clock_in_utc_company_in_shanghai(project):
     outs = []
     for tz in ("UTC", "Asia/Tokyo", "America/Los_Angeles"):
         subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
-                        "ingest", str(path)], env={**env(), "TZ": tz}, check=True,
+                        "--now", CLOCK, "ingest", str(path)], env={**env(), "TZ": tz}, check=True,
                        capture_output=True)
         res = subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
                               "--now", "2026-11-20T09:00:00", "status", "--date", "2026-11-19",
@@ -246,6 +248,7 @@ def test_idle_that_goes_silent_is_detected_and_caught_up(project, passwords, dov
     assert "reconnecting" in text_log and text_log.count("with IDLE") >= 2
 
 
+@pytest.mark.clockfree
 def test_100k_messages_with_sparse_uids_fetch_without_a_long_line(dovecot):
     """100,000 messages written straight into the Maildir, every other one then removed:
     50,000 UIDs with gaps. The fetch stage reads them all, in batches whose UID sets stay

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from test_imap import day_mails, folder, mails_in_db, n_reports, put
+from conftest import CLOCK
 from test_outbound import NOW, outbound, outbox_rows  # noqa: F401  (outbound is a fixture)
 
 
@@ -20,7 +21,7 @@ def _poll_subprocess(project, fault: str | None) -> subprocess.CompletedProcess[
     if fault:
         env["MAILFLOW_FAULT"] = fault
     return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(project.settings),
-                           "poll", "--once"], env=env, capture_output=True, text=True, timeout=120)
+                           "--now", CLOCK, "poll", "--once"], env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("fault", ["before-commit:2", "after-commit:2", "judge:3"])
@@ -52,11 +53,25 @@ def _send_subprocess(project, fault=None, now=NOW):
                           timeout=60)
 
 
-def test_kill_between_queue_and_send_sends_once(outbound, smtp_server):
+def test_kill_before_the_message_is_sent_sends_it_on_the_rerun(outbound, smtp_server):
     outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
-    # Killed after claiming the first row, before any SMTP: that row's outcome is unknown
-    # to the next run (it cannot tell), so it is reported and not resent.
+    # Killed after claiming the first row, before any SMTP: the server never had it, so
+    # the next run sends it, once, and calls nothing unknown.
     killed = _send_subprocess(outbound, "claimed:1")
+    assert killed.returncode == -signal.SIGKILL
+    assert [r[1] for r in outbox_rows(outbound)] == ["sending", "pending"]
+    rerun = _send_subprocess(outbound)
+    assert rerun.returncode == 0 and "unknown" not in rerun.stderr, rerun.stderr
+    assert rerun.stdout.startswith("2 sent")
+    assert len(smtp_server.recorder.messages) == 2
+    assert sorted(r[1] for r in outbox_rows(outbound)) == ["sent", "sent"]
+
+
+def test_kill_at_the_end_of_data_is_an_unknown_outcome(outbound, smtp_server):
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    # Killed with the whole message written but for its final ".": the row was marked
+    # first, so the rerun cannot tell and reports it rather than risk sending it twice.
+    killed = _send_subprocess(outbound, "data-end:1")
     assert killed.returncode == -signal.SIGKILL
     rerun = _send_subprocess(outbound)
     assert rerun.returncode == 1 and "unknown outcome, not resent" in rerun.stderr

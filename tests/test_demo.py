@@ -1,0 +1,175 @@
+"""`mailflow demo` as a user runs it: its mail tells the truth about every person and day,
+and its --out folder never costs anyone a file the demo did not write."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes
+from email.policy import default
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+CST = timezone(timedelta(hours=8))
+LABELS = tomllib.loads((ROOT / "templates" / "problems.toml").read_text(encoding="utf-8"))["labels"]
+
+
+def demo(out: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mailflow", "demo", "--out", str(out), *args],
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+    res = demo(root / "out", cwd=root)
+    assert res.returncode == 0, res.stderr
+    return root / "out"
+
+
+def mails(folder: Path) -> list:
+    out = []
+    for path in sorted(folder.glob("*/*.eml")):
+        msg = message_from_bytes(path.read_bytes(), policy=default)
+        out.append((path.parent.name, str(msg["Subject"]),
+                    parsedate_to_datetime(str(msg["Date"])).astimezone(CST),
+                    msg.get_body(("plain",)).get_content()))
+    return out
+
+
+def statuses(folder: Path) -> dict[str, dict[str, dict]]:
+    """day → email → that person's entry in the demo's `status --json` of the day."""
+    out = {}
+    for path in folder.glob("status-*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        out[data["date"]] = {p["email"]: p for p in data["people"]}
+    return out
+
+
+def received(person: dict) -> datetime | None:
+    at = person["received_at"]
+    return datetime.fromisoformat(at).astimezone(CST) if at else None
+
+
+def test_every_reminder_went_to_someone_with_no_report_yet(demo_out):
+    status = statuses(demo_out)
+    assert len(status) == 14                       # every workday from 11-16 to 12-03
+    reminded: dict[str, set[str]] = {}
+    for rcpt, subject, sent, _ in mails(demo_out):
+        if not subject.startswith("日报提醒"):
+            continue
+        day = re.search(r"\d{4}-\d{2}-\d{2}", subject).group(0)
+        person = status[day][rcpt]
+        at = received(person)
+        assert at is None or at > sent, f"{person['name']} reported at {at}, reminded at {sent}"
+        reminded.setdefault(day, set()).add(rcpt)
+    # ... and everyone without a report by the reminder got one (20:00 in rules/notify.toml).
+    for day, people in status.items():
+        due = datetime.fromisoformat(f"{day}T20:00:00+08:00")
+        expected = {e for e, p in people.items()
+                    if p["status"] != "not_due" and (received(p) is None or received(p) > due)}
+        assert reminded.get(day, set()) == expected, day
+    assert sum(len(v) for v in reminded.values()) == 33
+
+
+def test_every_digest_agrees_with_status_for_each_person(demo_out):
+    status = statuses(demo_out)
+    digests = [m for m in mails(demo_out) if m[1].startswith("日清") and m[0].endswith(".zg@example.com")]
+    assert sorted({(m[0], re.search(r"\d{4}-\d{2}-\d{2}", m[1]).group(0)) for m in digests}) == \
+        sorted((sup, day) for sup in ("qian.zg@example.com", "sun.zg@example.com")
+               for day in status), "one digest per supervisor and workday"
+    assert len(digests) == 2 * len(status)
+    label = {v: k for k, v in LABELS.items() if k in ("on_time", "late", "missing")}
+    for sup, subject, sent, text in digests:
+        day = re.search(r"\d{4}-\d{2}-\d{2}", subject).group(0)
+        shown = {}
+        for name, word, hhmm in re.findall(r"^- (\S+?)：(按时|迟交|未交)(?:（(\d\d:\d\d)）)?", text,
+                                           re.M):
+            shown[name] = (label[word], hhmm)
+        team = [p for p in status[day].values() if p["supervisor"] == sup]
+        expected = {}
+        for p in team:
+            at = received(p)
+            if at is None or at > sent:
+                # Reported after the close (late) or never: at the close it was missing.
+                expected[p["name"]] = ("missing", "")
+            else:
+                expected[p["name"]] = (p["status"], f"{at:%H:%M}")
+        assert shown == expected, f"{subject} sent {sent}"
+        on_time = sum(1 for v in expected.values() if v[0] == "on_time")
+        late = sum(1 for v in expected.values() if v[0] == "late")
+        assert f"已交 {on_time + late}/{len(team)}" in subject
+
+
+def test_the_digest_of_the_readme_picture(demo_out):
+    """The README shows 华东's 11-17 digest: 3 of 4 reported, 韩梅 not yet at the close."""
+    [(_, subject, _, text)] = [m for m in mails(demo_out) if m[0] == "qian.zg@example.com"
+                               and m[1].startswith("日清 华东 2026-11-17")]
+    assert subject == "日清 华东 2026-11-17：已交 3/4，未交 1"
+    assert "- 韩梅：未交" in text
+    [(_, _, _, monday)] = [m for m in mails(demo_out) if m[0] == "qian.zg@example.com"
+                           and m[1].startswith("日清 华东 2026-11-16")]
+    assert "- 杨帆：按时（20:21）" in monday
+
+
+def test_index_lists_each_persons_mail_by_day_in_chinese(demo_out):
+    index = (demo_out / "index.html").read_text(encoding="utf-8")
+    assert "每个人收到的邮件" in index and "What everyone" not in index
+    emls = sorted(demo_out.glob("*/*.eml"))
+    assert index.count('">原件</a>') == len(emls)
+    han = index.split('韩梅 <small>', 1)[1].split("<h2", 1)[0]
+    assert "销售 · 华东 · han.mei@example.com" in han
+    assert han.count("原件") == len(list((demo_out / "han.mei@example.com").glob("*.eml")))
+    days = re.findall(r"<td rowspan=\"\d+\">(\d+)月(\d+)日 周", han)
+    assert days == sorted(days, key=lambda d: (int(d[0]), int(d[1])))
+    assert len(days) == len(set(days))         # each day once, its mails under it
+
+
+def test_out_refuses_a_folder_it_did_not_write(tmp_path):
+    deploy = tmp_path / "deploy"
+    deploy.mkdir()
+    files = {"settings.toml": "[company]\nname = \"x\"\n", "roster.csv": "email,name\n",
+             "mailflow.db": "not really a database"}
+    for name, text in files.items():
+        (deploy / name).write_text(text, encoding="utf-8")
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in deploy.iterdir()}
+    res = demo(Path("."), cwd=deploy)
+    assert res.returncode == 1
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("error: --out . is not empty")
+    assert "Traceback" not in res.stderr
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in deploy.iterdir()} == before
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    res = demo(tmp_path / "a-file", cwd=tmp_path)
+    assert res.returncode == 1 and "is a file" in res.stderr
+    assert (tmp_path / "a-file").read_text(encoding="utf-8") == "x"
+
+
+def test_out_replaces_its_own_earlier_output_and_only_that(tmp_path):
+    out = tmp_path / "out"
+    first = demo(out, "--from", "2026-11-16", "--to", "2026-11-20", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (out / ".mailflow-demo").is_file()
+    # A file from an earlier run the new one will not write, and one the user put there.
+    stale = out / "old@example.com" / "01-日报提醒.eml"
+    stale.parent.mkdir()
+    stale.write_bytes(b"Subject: x\r\n\r\nx\r\n")
+    with (out / ".mailflow-demo").open("a", encoding="utf-8") as marker:
+        marker.write("old@example.com/01-日报提醒.eml\n../outside.txt\n")
+    (tmp_path / "outside.txt").write_text("keep", encoding="utf-8")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    (out / "summary.txt").write_text("edited", encoding="utf-8")
+    again = demo(out, "--from", "2026-11-16", "--to", "2026-11-20", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert not stale.exists() and not stale.parent.exists()
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (tmp_path / "outside.txt").read_text(encoding="utf-8") == "keep"
+    assert "杨帆" in (out / "summary.txt").read_text(encoding="utf-8")
+    assert len(list(out.glob("status-*.json"))) == 5
