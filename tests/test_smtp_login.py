@@ -22,7 +22,7 @@ from servers import Recorder, SmtpServer, imap_login
 from test_outbound import outbox_rows
 
 NOW = "2026-11-19T20:00:00+08:00"
-LATER = "2026-11-19T23:00:00+08:00"    # past every retry's backoff of the first attempts
+LATER = "2026-11-19T20:50:00+08:00"    # past the first retries' backoff, before the deadline
 USER = "reports@example.com"
 ENV = "MAILFLOW_TEST_SMTP_PASSWORD"
 
@@ -160,6 +160,27 @@ def test_wrong_password_then_right_one_delivers_every_mail_once(queued, auth_ser
     assert "outbox:" not in status.out
 
 
+def test_reminders_still_waiting_at_their_deadline_expire_instead_of_arriving_late(
+        queued, auth_server, monkeypatch):
+    """The login is fixed only after the day's 21:00 deadline: the four 20:00 reminders are
+    of no use then (the day is closed, the people marked missing), so none is sent."""
+    monkeypatch.setenv(ENV, "wrong-password")
+    assert queued.cli("send", now="2026-11-19T20:30:00+08:00").code == 1
+    assert states(queued) == ["pending"] * 4
+    monkeypatch.setenv(ENV, "right-password")
+    res = queued.cli("send", now="2026-11-19T21:40:00+08:00")
+    assert res.code == 0, res.out + res.err
+    assert res.out.startswith("0 sent") and "4 expired (not sent)" in res.out, res.out
+    assert res.err.count("expired, not sent") == 4
+    assert states(queued) == ["expired"] * 4 and auth_server.recorder.messages == []
+    # What was due and is still of use goes out as before: the day's digests.
+    assert queued.cli("close-day", "--date", "2026-11-19",
+                      now="2026-11-19T21:45:00+08:00").code == 0
+    res = queued.cli("send", now="2026-11-19T21:46:00+08:00")
+    assert res.code == 0 and res.out.startswith("2 sent"), res.out + res.err
+    assert states(queued) == ["expired"] * 4 + ["sent"] * 2
+
+
 def test_run_with_a_wrong_password_says_so_once_and_loses_nothing(queued, auth_server,
                                                                   monkeypatch, dovecot,
                                                                   passwords):
@@ -245,8 +266,8 @@ def test_every_failure_before_the_end_of_data_leaves_the_mail_to_retry(
     queued.write_settings(smtp_login_block(auth_server.port))
     rec.mail_reply, rec.drop_at_mail, rec.drop_at_data = None, False, False
     rec.refuse.clear()
-    for minute in range(0, 60, 5):     # retries wait out their backoff
-        queued.cli("send", now=f"2026-11-19T21:{minute:02d}:00+08:00")
+    for minute in range(10, 60, 5):    # retries wait out their backoff, before the deadline
+        queued.cli("send", now=f"2026-11-19T20:{minute:02d}:00+08:00")
     ids = delivered_ids(auth_server)
     assert len(ids) == 4 == len(set(ids)), (ids, outbox_rows(queued))
     assert states(queued) == ["sent"] * 4

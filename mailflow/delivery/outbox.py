@@ -1,7 +1,8 @@
 """The outbox: every mail mailflow sends is a row first, then a delivery.
 
 Queuing is idempotent by the row's dedupe key (kind, recipient, period). Delivery moves a
-row pending → sending (committed before the SMTP conversation) → sent. Just before the end
+row pending → sending (committed before the SMTP conversation) → sent; a row with an
+`expires_at` (a reminder: its day's deadline) still pending then becomes `expired`. Just before the end
 of the message's DATA is written, `data_at` is committed: only after that point can the
 server have the mail. So a process killed at any point never sends a row twice and loses
 none: a row still `sending` at the next start without `data_at` was never delivered and
@@ -41,6 +42,7 @@ class Outgoing:
     subject: str
     message_id: str
     raw: bytes
+    expires_at: datetime | None = None   # no use after this (a reminder: its deadline)
 
 
 def queue_many(session: Session, mails: list[Outgoing], now: datetime) -> int:
@@ -51,7 +53,8 @@ def queue_many(session: Session, mails: list[Outgoing], now: datetime) -> int:
     added = session.execute(insert_ignoring(session, _TABLE, "dedupe_key").returning(_TABLE.c.id), [
         dict(dedupe_key=m.key, kind=m.kind, period=m.period, message_id=m.message_id,
              to_addrs=[a for _, a in m.to], cc_addrs=[a for _, a in m.cc], subject=m.subject,
-             raw=m.raw, state="pending", attempts=0, next_attempt_at=now, queued_at=now)
+             raw=m.raw, state="pending", attempts=0, next_attempt_at=now, queued_at=now,
+             expires_at=m.expires_at)
         for m in mails])
     return len(added.all())   # a row whose key was queued already returns nothing
 
@@ -107,6 +110,24 @@ def recover(session: Session, now: datetime | None = None) -> list[OutboxMail]:
                           f"Message-ID <{row.message_id}>")
         unknown.append(row)
     return unknown
+
+
+def expire(session: Session, now: datetime) -> list[str]:
+    """Pending rows whose time has passed become `expired` (never sent); returns a line
+    for each, to report. A reminder delivered after its deadline would ask someone
+    already marked missing to send a report."""
+    rows = session.execute(select(_TABLE.c.id, _TABLE.c.message_id, _TABLE.c.subject,
+                                  _TABLE.c.expires_at).where(
+        _TABLE.c.state == "pending", _TABLE.c.expires_at.is_not(None),
+        _TABLE.c.expires_at <= now)).all()
+    if not rows:
+        return []
+    session.execute(update(_TABLE).where(_TABLE.c.id.in_([r.id for r in rows]),
+                                         _TABLE.c.state == "pending")
+                    .values(state="expired",
+                            last_error="not delivered before it was of use; not sent"))
+    return [f"<{r.message_id}> {r.subject}: no use after {r.expires_at:%Y-%m-%d %H:%M %Z}"
+            for r in rows]
 
 
 def any_due(session: Session, now: datetime) -> bool:

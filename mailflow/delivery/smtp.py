@@ -43,6 +43,7 @@ class SendReport:
     failed: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)   # pending past their use: not sent
     retry_reasons: list[str] = field(default_factory=list)
     problem: str | None = None     # why the server could not be used; nothing was claimed
     connected: bool = False        # a connection was made and logged in
@@ -50,7 +51,8 @@ class SendReport:
 
     def summary(self) -> str:
         return (f"{self.sent} sent, {self.retry} to retry, {len(self.failed)} failed, "
-                f"{len(self.unknown)} with unknown outcome")
+                f"{len(self.unknown)} with unknown outcome"
+                + (f", {len(self.expired)} expired (not sent)" if self.expired else ""))
 
 
 class _Temporary(Exception):
@@ -236,6 +238,8 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
 async def _open(app: App, cfg: Smtp, report: SendReport) -> aiosmtplib.SMTP | None:
     """A connection when some row is due and the server can be used; else None, with the
     problem recorded."""
+    with app.db.begin() as session:
+        report.expired += outbox.expire(session, app.now())
     with app.read.begin() as session:
         if not outbox.any_due(session, app.now()):
             return None

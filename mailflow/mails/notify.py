@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -72,13 +72,14 @@ def queue_mail(session: Session, app: App, *, key: str, kind: str, period: str,
 
 def outgoing(app: App, *, key: str, kind: str, period: str, to: list[tuple[str, str]],
              cc: list[tuple[str, str]], context: dict[str, Any], renderer: Renderer,
-             attachments: tuple[compose.Attachment, ...] = ()) -> outbox.Outgoing:
-    """Render and build one mail, ready to queue."""
+             attachments: tuple[compose.Attachment, ...] = (),
+             expires_at: datetime | None = None) -> outbox.Outgoing:
+    """Render and build one mail, ready to queue; `expires_at`: not sent after this."""
     rendered = renderer.render(kind, {**common(app), **context, "title": kind})
     mid = compose.message_id(key, sender(app))
     raw = compose.build(sender=sender(app), to=to, cc=cc, rendered=rendered, msg_id=mid,
                         date=app.now(), reply_to=common(app)["hr"], attachments=attachments)
-    return outbox.Outgoing(key, kind, period, to, cc, rendered.subject, mid, raw)
+    return outbox.Outgoing(key, kind, period, to, cc, rendered.subject, mid, raw, expires_at)
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ def queue_reminders(app: App, day: date) -> Queued:
                        "supervisor_name": name_of(app, person.supervisor, day)}
             mails.append(outgoing(app, key=key, kind="reminder", period=day.isoformat(),
                                   to=[(person.name, person.email)], cc=[], context=context,
-                                  renderer=renderer))
+                                  renderer=renderer, expires_at=due))
         added = outbox.queue_many(session, mails, now)
     return Queued(added, len(queued) + len(mails) - added)
 

@@ -244,10 +244,12 @@ class Service:
             if report.problem or report.connected:   # else nothing was due: no news
                 failures = failures + 1 if report.problem else 0
                 problem = report.problem
-            if report.sent or report.retry or report.failed or report.unknown:
+            if report.sent or report.retry or report.failed or report.unknown or report.expired:
                 log.info("outbox: %s", report.summary())
             for line in report.failed + report.unknown:
                 log.error("outbox: %s", line)
+            for line in report.expired:
+                log.warning("outbox: expired, not sent: %s", line)
 
     # -- lifecycle --------------------------------------------------------------------
 

@@ -132,7 +132,7 @@ class OutboxMail(Base):
     cc_addrs: Mapped[list[str]] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    state: Mapped[str] = mapped_column(String(16))  # pending, sending, sent, failed, unknown
+    state: Mapped[str] = mapped_column(String(16))  # pending, sending, sent, failed, unknown, expired
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -142,6 +142,8 @@ class OutboxMail(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))   # host:pid of the sender
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     data_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After this a pending row is of no use (a reminder past its deadline): `expired`.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ServerProblem(Base):
