@@ -250,3 +250,15 @@ def test_demo_keep_running_serves_the_mailboxes_to_a_mail_client(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path):
+    """`mailflow init | head -3`: the pipe closes while mailflow still prints."""
+    proc = subprocess.Popen([sys.executable, "-m", "mailflow", "--now", CLOCK, "init",
+                             str(tmp_path / "company")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()                          # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert (tmp_path / "company" / "settings.toml").is_file()   # the work itself was done

@@ -182,13 +182,16 @@ def test_entered_dates_are_checked_with_file_key_and_fix(tmp_path):
     # calendar is built (every command, and check-config).
     text = (rules / "workdays.toml").read_text(encoding="utf-8")
     (rules / "workdays.toml").write_text(text[:text.rindex("[years.2027]")] +
-                                         "[years.2027]\nworkdays = [2027-10-02, 2027-02-20]\n",
+                                         "[years.2027]\nworkdays = [2027-10-02, 2027-02-20]\n"
+                                         "days_off = [2027-10-01, 2027-02-09]\n",
                                          encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         Workdays(load_policy(rules).workdays)
-    assert [str(p) for p in caught.value.problems] == [
-        f"{file}: years.2027.workdays: 2027-10-02 is 国庆, a statutory holiday by law — fix: "
-        "check the date against the State Council's notice"]
+    said = [str(p) for p in caught.value.problems]
+    assert said[0] == (f"{file}: years.2027.workdays: 2027-10-02 is 国庆, a statutory holiday "
+                       "by law — fix: check the date against the State Council's notice")
+    assert said[1].startswith(f"{file}: years.2027.days_off: 2027-10-01 is 国庆, off by law "
+                              "anyway — fix: ") and len(said) == 2
 
 
 def test_a_changed_law_is_read_from_the_rules(tmp_path):

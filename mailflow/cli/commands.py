@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -256,6 +257,8 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(f"failed: {line}", file=sys.stderr)
     for line in report.unknown:
         print(f"unknown outcome, not resent: {line}", file=sys.stderr)
+    for line in report.expired:
+        print(f"expired, not sent (its time passed while it waited): {line}", file=sys.stderr)
     return 1 if report.failed or report.unknown or report.problem else 0
 
 
@@ -369,11 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("demo", cmd_demo, "the whole service on embedded IMAP and SMTP servers and a seeded week",
+    p = add("demo", cmd_demo, "the whole service on embedded IMAP and SMTP servers and seeded weeks of mail",
             "Starts an IMAP server (pymap) and an SMTP server (aiosmtpd) in-process on free "
-            "loopback ports, delivers a week of real-looking report mail for two regions "
+            "loopback ports, delivers real-looking report mail for two regions from --from to --to "
             "(late, missing, wrong copy, gb2312, Outlook tables, xlsx, corrections, replies, an "
-            "unknown sender) as the week goes by, runs the same fetch, scheduler and sending "
+            "unknown sender) as the days go by, runs the same fetch, scheduler and sending "
             "code as `mailflow run`, prints who did what, and writes every delivered mail to "
             "DIR/<recipient>/ with an index.html listing each person's mail day by day.")
     p.add_argument("--out", default="mailflow-demo", metavar="DIR",
@@ -381,7 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: ./mailflow-demo): new, empty, or the demo's own earlier "
                         "output, whose files are replaced; any other folder is refused")
     p.add_argument("--keep-running", action="store_true",
-                   help="leave the IMAP server up and print how to connect a mail client")
+                   help="leave the IMAP and SMTP servers up and print how to connect a mail "
+                        "client")
     p.add_argument("--from", dest="from_", type=_date, metavar="YYYY-MM-DD",
                    help="first day of the seeded mail, a Monday (default 2026-11-16)")
     p.add_argument("--to", type=_date, metavar="YYYY-MM-DD",
@@ -477,9 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (the documented shape)")
 
     p = add("export", cmd_export, "reports, violations and unreadable mail in a date range")
-    p.add_argument("--from", dest="from_", type=_date, required=True, metavar="YYYY-MM-DD")
-    p.add_argument("--to", type=_date, required=True, metavar="YYYY-MM-DD")
-    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.add_argument("--from", dest="from_", type=_date, required=True, metavar="YYYY-MM-DD",
+                   help="first report date (inclusive)")
+    p.add_argument("--to", type=_date, required=True, metavar="YYYY-MM-DD",
+                   help="last report date (inclusive)")
+    p.add_argument("--format", choices=("json", "csv"), default="json",
+                   help="json: reports, violations and unreadable mail in one object (the "
+                        "documented shape); csv: the same, one row per report, violation or unreadable mail (a `record` column says which; default: json)")
     return parser
 
 
@@ -511,6 +519,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted; what was recorded is kept, the next run goes on from there.",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mailflow export … | head`): what it read is what it
+        # wanted. Point stdout at nothing so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -87,8 +87,9 @@ def spans(laws: tuple[StatutoryLaw, ...], year: int) -> list[tuple[str, date, da
 
 
 def law_conflicts(rules: WorkdayRules) -> list[Problem]:
-    """HR's [years.YEAR] workdays that fall on a holiday the law gives that year: a typo
-    against the State Council's notice, which never makes a statutory holiday a workday."""
+    """HR's [years.YEAR] entries that contradict the law that year: a workday on a statutory
+    holiday (the notice never makes one a workday), or a day off that is a holiday already
+    (the notice lists the extra weekdays off, not the holidays): a typo either way."""
     found = []
     for arrangement in rules.years:
         law_days = holidays(rules.law, arrangement.year)
@@ -96,4 +97,10 @@ def law_conflicts(rules: WorkdayRules) -> list[Problem]:
             found.append(Problem(rules.file, f"years.{arrangement.year}.workdays",
                                  f"{day} is {law_days[day]}, a statutory holiday by law",
                                  "check the date against the State Council's notice"))
+        for day in sorted(arrangement.days_off & set(law_days)):
+            found.append(Problem(rules.file, f"years.{arrangement.year}.days_off",
+                                 f"{day} is {law_days[day]}, off by law anyway",
+                                 "list only the weekdays the notice gives off besides the "
+                                 "holidays themselves (调休 days such as the day before or "
+                                 "after), and check the date against the notice"))
     return found

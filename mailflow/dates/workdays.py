@@ -114,8 +114,13 @@ class Workdays:
             off = off or day in entry.days_off
             return (not off and (day.weekday() < 5 or day in entry.workdays)), off
         if day.year not in self._said:
+            # One short line per command; check-config, the service's daily line and HR's
+            # mail say how to enter it.
             self._said.add(day.year)
-            log.warning("%s", self.unentered_warning(day.year))
+            week = "Mon–Sat" if self.default_week() == "mon-sat" else "Mon–Fri"
+            log.warning("the 调休 of %d is not entered in %s: judged by the law's holidays on "
+                        "a %s week until [years.%d] is added (`mailflow check-config` says how)",
+                        day.year, self.rules.file, week, day.year)
         last = 6 if self.default_week() == "mon-sat" else 5
         return (not off and day.weekday() < last), off
 
