@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from datetime import time as time_of_day
+from typing import Any
 from pathlib import Path
 
 from imapclient import IMAPClient
@@ -238,17 +240,20 @@ class _Mailboxes:
             client.logout()
 
 
-def _stages(start: date = WEEK_START, end: date = LAST_DAY) -> list[datetime]:
-    """The moments the service acts on each day (its scheduler's times: weekly reminder,
-    HR's mails and the week's close in the morning, meeting notice and drafts on Friday
-    afternoon, reminders at 20:00, the close at 21:30). Between them, mail arrives."""
+def _stages(app: Any, start: date, end: date) -> list[datetime]:
+    """The moments the service acts on each workday: every time a scheduled job of
+    rules/ is due that day (so each mail carries the time the service would send it), and
+    10:30, 18:30, 20:00 and 21:30, between which the day's mail arrives."""
+    from ..service.jobs import JOBS
+
     out = []
     day = start
     while day <= end:
         if day.weekday() < 5:
-            times = [(8, 45)] if day.weekday() == 0 else []
-            for hh, mm in times + [(10, 30), (18, 30), (20, 0), (21, 30)]:
-                out.append(datetime(day.year, day.month, day.day, hh, mm, tzinfo=CST))
+            times = {time_of_day(10, 30), time_of_day(18, 30), time_of_day(20, 0),
+                     time_of_day(21, 30)}
+            times |= {t for job in JOBS if (t := job.when(app, day)) is not None}
+            out += [datetime.combine(day, t, tzinfo=CST) for t in sorted(times)]
         day += timedelta(days=1)
     return out
 
@@ -453,7 +458,7 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
         delivered = 0
         from ..inbound import imap
         connections = [(imap.connect(box, box.password()), box) for box in app.settings.mailboxes]
-        for stage in _stages(start, end):
+        for stage in _stages(app, start, end):
             app.fixed_now = stage
             due = [s for s in seeds if s.at <= stage]
             boxes.deliver(due[delivered:])
