@@ -52,16 +52,20 @@ run() {
 }
 
 # faked WHEN COMMAND...: COMMAND with the wall clock starting at WHEN (ISO 8601) and
-# running. One offset for every process (pytest, the `mailflow run` it starts,
-# PostgreSQL, openssl writing the test certificates), so their clocks agree; the
-# monotonic clock stays real, so every timeout keeps its length. tests/clock holds the
-# time.sleep that libfaketime 0.9.10 breaks once the monotonic clock is left real.
+# running. One offset for every process (pytest, the `mailflow run` it starts, openssl
+# writing the test certificates), so their clocks agree; Dovecot and PostgreSQL run on
+# the real clock (tests/servers.py). The monotonic clock stays real, so every timeout
+# keeps its length. libfaketime 0.9.10 then shifts waits on the monotonic clock by the
+# fake offset: FAKETIME_FORCE_MONOTONIC_FIX=0 keeps pthread_cond_timedwait real (else
+# Python's GIL wait times out at once, threads hand the GIL over thousands of times a
+# second, and the embedded IMAP server and the demo run 5-7 times slower), and
+# tests/clock replaces time.sleep, whose clock_nanosleep it breaks.
 faked() {
     local when=$1
     shift
     local offset=$(( $(date -d "$when" +%s) - $(date +%s) ))
     PYTHONPATH="$PWD/tests/clock${PYTHONPATH:+:$PYTHONPATH}" FAKETIME_DONT_FAKE_MONOTONIC=1 \
-        faketime -f "+$offset" "$@"
+        FAKETIME_FORCE_MONOTONIC_FIX=0 faketime -f "+$offset" "$@"
 }
 
 # Under the fake clock: every test but those marked `clockfree` (no date judged, and
