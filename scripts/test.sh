@@ -3,10 +3,9 @@
 # Debian's packages, the project and its test dependencies in .venv, then pytest: on
 # SQLite, on PostgreSQL, and the tests that judge dates on SQLite again under a clock in
 # 2027 and in 2030 (every time a test relies on is pinned; these runs prove it). The
-# tests start their own
-# private Dovecot and PostgreSQL on free loopback ports, the embedded IMAP server and
-# aiosmtpd. A failing run does not stop the others; a summary at the end names each
-# run's outcome, and the exit status is 1 if any failed.
+# tests start their own private Dovecot and PostgreSQL on free loopback ports, the
+# embedded IMAP server and aiosmtpd. A failing run does not stop the others; a summary
+# at the end names each run's outcome, and the exit status is 1 if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
