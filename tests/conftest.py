@@ -185,6 +185,52 @@ def report(client: str = "mutt", **kw: object) -> bytes:
     return write(client, draft(**kw))
 
 
+# -- the part of the suite that also runs under a clock in 2027 and in 2030 ------------
+
+# scripts/test.sh runs `-m "anydate and not clockfree"` under libfaketime, so that a
+# test or a code path that reads the wall clock fails there. ANYDATE: what judges a date
+# or a time (checks, workdays and the law's holidays, the schedule, parse/ingest/poll,
+# status and export, reminders, notices and digests, weekly/monthly/compliance mails,
+# `run` and its catch-up, one demo run and what its mails say, the 2027 service).
+# CLOCKFREE: what judges no date, left out to keep each faked run near two minutes (IMAP
+# and SMTP protocol and fault tests, demo folder handling, a second demo run, the poll
+# week on the embedded server as well as Dovecot). Modules not named here (bad mail,
+# charsets, kills, instances, the wheel, layout, SMTP login) judge no date either. A
+# new module that judges dates belongs in ANYDATE. Patterns are fnmatch'ed against
+# "file::test[params]"; a bare file name means all of its tests.
+ANYDATE = (
+    "test_checks.py", "test_workdays.py", "test_schedule.py", "test_weekly_monthly.py",
+    "test_mails.py", "test_notice_wording.py", "test_poll_week.py", "test_cli.py",
+    "test_demo.py", "test_outbound.py", "test_run.py", "test_store.py", "test_roster.py",
+    "test_classify.py", "test_parse.py", "test_settings.py", "test_service.py",
+    "test_imap.py::test_first_sync_since",
+    "test_imap.py::test_a_year_the_calendar_package_does_not_know_is_judged",
+    "test_faults.py::test_host_clock_in_utc_company_in_shanghai",
+)
+CLOCKFREE = (
+    "test_poll_week.py::*embedded*",
+    "test_cli.py::test_demo_runs_the_pipeline_and_writes_its_files",
+    "test_cli.py::test_demo_keep_running_serves_the_mailboxes_to_a_mail_client",
+    "test_demo.py::test_out_*",
+    "test_run.py::test_notice_arrives_within_seconds_of_the_report_via_idle",
+    "test_outbound.py::test_delivery_over_tls_with_the_servers_ca*",
+)
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    from fnmatch import fnmatchcase
+
+    def named(item, patterns) -> bool:  # type: ignore[no-untyped-def]
+        test = f"{item.nodeid.split('::')[0].rsplit('/', 1)[-1]}::{item.name}"
+        return any(fnmatchcase(test, p if "::" in p else p + "::*") for p in patterns)
+
+    for item in items:
+        if named(item, ANYDATE):
+            item.add_marker(pytest.mark.anydate)
+        if named(item, CLOCKFREE):
+            item.add_marker(pytest.mark.clockfree)
+
+
 # -- the reliability report's figures, counted from the run itself ----------------------
 
 RELIABILITY_DIRS = {"faults": "faults", "badmail": "bad input"}

@@ -76,6 +76,25 @@ def make_cert(folder: Path) -> Path:
     return cert
 
 
+def server_env() -> dict[str, str]:
+    """The environment for Dovecot and PostgreSQL: this one without libfaketime.
+
+    scripts/test.sh runs the suite under a faked clock to prove that mailflow reads no
+    wall clock; the servers are not what is under test, and the faked clock only
+    disturbs them (Dovecot restarted under it left the fault tests' clients waiting out
+    their socket timeouts). Nothing they keep is judged by date: mail is appended with
+    its INTERNALDATE, and the database stores the times mailflow gives it. openssl stays
+    on the faked clock: the certificate it writes must be valid at the clients' time."""
+    env = dict(os.environ)
+    preload = [p for p in env.pop("LD_PRELOAD", "").replace(":", " ").split()
+               if "libfaketime" not in p]
+    if preload:
+        env["LD_PRELOAD"] = " ".join(preload)
+    for name in [n for n in env if n.startswith("FAKETIME")]:
+        del env[name]
+    return env
+
+
 def wait_port(port: int, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -133,7 +152,7 @@ class Dovecot:
         conf.write_text(CONF.format(root=self.root, port=self.port, ssl_port=self.ssl_port,
                                     uid=uid, gid=gid, internal=internal, login=login))
         self._write_passwd()
-        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)],
+        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], env=server_env(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_port(self.port)
@@ -309,7 +328,7 @@ class Postgres:
         cmd = list(args)
         if os.geteuid() == 0:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120, env=server_env())
 
     def start(self) -> "Postgres":
         import pwd

@@ -6,7 +6,8 @@ Those runs fake the wall clock and leave the monotonic clock real
 3.11+ sleeps with clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME), which libfaketime
 0.9.10 (Debian's) wrongly shifts by the fake offset: time.sleep fails with EINVAL
 (libfaketime issue #426). A timed lock wait uses the real monotonic clock and sleeps
-just as long, so time.sleep is made one.
+just as long, so time.sleep is made one. (The same shift of pthread_cond_timedwait, the
+GIL's wait, is turned off by FAKETIME_FORCE_MONOTONIC_FIX=0 in scripts/test.sh.)
 """
 
 import threading
