@@ -217,6 +217,20 @@ CLOCKFREE = (
 )
 
 
+# DBFREE: tests that never open the configured database (pure functions, the parser and
+# its fuzzing, the demo, which keeps its own SQLite file, the wheel, the layout); the
+# PostgreSQL run (scripts/test.sh) leaves them out: on PostgreSQL they would repeat the
+# SQLite run exactly.
+DBFREE = (
+    "test_charsets.py", "test_checks.py", "test_classify.py", "test_clientmail.py",
+    "test_codes.py", "test_demo.py", "test_parse.py", "test_render.py", "test_roster.py",
+    "test_sections.py", "test_service_unit.py", "test_wheel.py", "test_layout.py",
+    "test_cli.py::test_demo_*", "test_badmail.py::test_fuzz_*",
+    "test_badmail.py::test_corpus_is_large_enough", "test_badmail.py::test_each_corpus_mail_*",
+    "test_badmail.py::test_the_two_largest_are_bounded",
+)
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     from fnmatch import fnmatchcase
 
@@ -229,6 +243,8 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
             item.add_marker(pytest.mark.anydate)
         if named(item, CLOCKFREE):
             item.add_marker(pytest.mark.clockfree)
+        if named(item, DBFREE):
+            item.add_marker(pytest.mark.dbfree)
 
 
 # -- the reliability report's figures, counted from the run itself ----------------------
