@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailflow.app import load_app
-from mailflow.mails import notify
+from mailflow.mails import letters
 from mailflow.mails.compliance import queue_hr_weekly
 from mailflow.mails.kinds import sample_contexts
 from mailflow.mails.meeting import queue_meeting_notice
-from mailflow.mails.notify import Letter, Queued, queue_letters, queue_reminders
+from mailflow.mails.letters import Letter, Queued, queue_letters
+from mailflow.mails.reminders import queue_reminders
 from mailflow.mails.weekly import queue_weekly_reminders
 from mailflow.store.models import OutboxMail
 
@@ -34,7 +35,7 @@ def outbox(project) -> list[OutboxMail]:  # type: ignore[no-untyped-def]
 
 
 def test_queue_letters_builds_only_what_is_not_queued(mailing, monkeypatch):
-    monkeypatch.setattr(notify, "WRITE_EVERY", 2)      # five mails: three write transactions
+    monkeypatch.setattr(letters, "WRITE_EVERY", 2)      # five mails: three write transactions
     app = load_app(mailing.settings, "2026-11-27T17:00+08:00")
     built: list[int] = []
 
@@ -51,7 +52,7 @@ def test_queue_letters_builds_only_what_is_not_queued(mailing, monkeypatch):
     assert {r.kind for r in rows} == {"meeting"} and {r.state for r in rows} == {"pending"}
 
 
-def test_notify_reminds_only_before_the_deadline(mailing):
+def test_reminders_only_before_the_deadline(mailing):
     early = load_app(mailing.settings, "2026-11-26T20:00+08:00")
     queued = queue_reminders(early, date(2026, 11, 26))
     assert (queued.added, queued.existing) == (4, 0)      # the four salespeople that day

@@ -23,7 +23,7 @@ from mail.make_cases import SECTIONS, SUP
 from mailflow.app import load_app
 from mailflow.testing.clientmail import Draft, write
 from mailflow.mails.compliance import compliance_context
-from mailflow.mails.notify import common, renderer_for
+from mailflow.mails.letters import common, renderer_for
 from mailflow.mails.weekly import draft_context
 from servers import SmtpServer, deliver, imap_login
 from week import CST, HR, SUN, week

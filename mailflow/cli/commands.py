@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import ConfigError, UserError
 
 if TYPE_CHECKING:
-    from ..mails.notify import Queued
+    from ..mails.letters import Queued
 
 EPILOG = """\
 Every command reads ./settings.toml unless --config names another file, and uses --now
@@ -110,7 +110,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_close_day(args: argparse.Namespace) -> int:
     from ..records.days import close_day
-    from ..mails.notify import queue_digests
+    from ..mails.digests import queue_digests
 
     app = _load(args)
     day = args.date or _today(app) - timedelta(days=1)
@@ -137,7 +137,7 @@ def _print_queued(queued: Queued, before: str, noun: str = "", after: str = "") 
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
-    from ..mails.notify import queue_reminders
+    from ..mails.reminders import queue_reminders
 
     app = _load(args)
     day = args.date or _today(app)
@@ -163,7 +163,7 @@ def _month(app, value: str | None):  # type: ignore[no-untyped-def]
 
 
 def _need_smtp(app) -> None:  # type: ignore[no-untyped-def]
-    from ..mails.notify import sender
+    from ..mails.letters import sender
 
     sender(app)  # says clearly when there is no [smtp] to write mail from
 

@@ -12,7 +12,7 @@ from typing import Any
 from ..dates import statutory
 from ..app import App
 from ..errors import ConfigError
-from .notify import Queued, name_of, queue_mail, renderer_for
+from .letters import Queued, name_of, queue_mail, renderer_for
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from . import sheets
 from ..app import App
-from .notify import Letter, Queued, name_of, queue_letters, renderer_for
+from .letters import Letter, Queued, name_of, queue_letters, renderer_for
 from ..dates.deadlines import assessment_due, indicators_due
 from ..dates.periods import month_end, month_label, prev_month, week_label
 from ..records.stats import (PersonPeriod, on_roster_for, person_periods, record_start,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import calendarnote, compliance, meeting, monthly, notify, weekly
+from . import calendarnote, compliance, digests, meeting, monthly, notices, reminders, weekly
 
-MODULES = (notify, weekly, compliance, monthly, meeting, calendarnote)
-# What every mail's context has besides its own (mails/notify.py common()).
+MODULES = (reminders, notices, digests, weekly, compliance, monthly, meeting, calendarnote)
+# What every mail's context has besides its own (mails/letters.py common()).
 COMMON_SAMPLE = {"company": "示例销售有限公司", "hr": "hr@example.com", "title": "sample"}
 
 

@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 from ..app import App
-from .notify import Letter, Queued, queue_letters, weekday_label
+from .letters import Letter, Queued, queue_letters, weekday_label
 
 
 def queue_meeting_notice(app: App, day: date) -> Queued:

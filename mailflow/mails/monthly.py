@@ -13,7 +13,7 @@ from sqlalchemy import select
 from . import sheets
 from ..app import App
 from ..errors import UserError
-from .notify import Letter, Queued, money, queue_letters
+from .letters import Letter, Queued, money, queue_letters
 from ..dates.deadlines import assessment_due, indicators_due, last_workday
 from ..dates.periods import month_end, month_label
 from ..records.stats import on_roster_for, person_periods, teams_between

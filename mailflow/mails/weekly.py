@@ -11,7 +11,7 @@ from . import sheets
 from ..app import App
 from ..errors import UserError
 from ..dates.deadlines import deadline_for
-from .notify import COLOURS, Letter, Queued, money, queue_letters, renderer_for, weekday_label
+from .letters import COLOURS, Letter, Queued, money, queue_letters, renderer_for, weekday_label
 from ..dates.periods import week_label, weekly_due
 from ..records.stats import (PersonPeriod, person_periods, repeated, teams_between,
                              weekly_reports)

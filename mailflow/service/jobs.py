@@ -29,7 +29,8 @@ from ..mails.compliance import queue_hr_monthly, queue_hr_weekly
 from ..records.days import close_day
 from ..mails.meeting import queue_meeting_notice
 from ..mails.monthly import close_month, queue_month_end
-from ..mails.notify import queue_digests, queue_reminders
+from ..mails.digests import queue_digests
+from ..mails.reminders import queue_reminders
 from ..dates.periods import month_label, monday_of, prev_month, week_label
 from ..store.models import JobRun
 from ..mails.weekly import close_week, compile_drafts, queue_weekly_reminders

@@ -28,7 +28,7 @@ from ..inbound import imap
 from ..app import App
 from ..judging.checks import Context
 from ..judging.judge import Assessment, Outcome, Pending, store
-from ..mails.notify import queue_notice
+from ..mails.notices import queue_notice
 from ..inbound.rawmail import RawMail
 from ..config.settings import Mailbox
 from ..store import queries

@@ -1,0 +1,129 @@
+"""The supervisor's daily-clearing (日清) digest: one per supervisor per workday, after the
+day's close, also when everyone reported (HR in Cc during the transition)."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import partial
+from typing import Any
+
+from sqlalchemy import select
+
+from ..app import App
+from ..config.roster import Person
+from ..dates.deadlines import deadline_for
+from ..records.days import PersonDay, day_status
+from ..store import queries
+from ..store.models import Report, Violation
+from .letters import (COLOURS, Letter, Queued, money, name_of, queue_letters, renderer_for,
+                      weekday_label)
+
+
+def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
+                   statuses: dict[str, PersonDay]) -> dict[str, Any]:
+    """A supervisor's day. A copy or subject break that the person corrected by sending
+    again before the day's close is shown as corrected, not as something to follow up;
+    the record keeps the break."""
+    renderer = renderer_for(app)
+    emails = [p.email for p in team]
+    with app.read() as session:
+        closed = queries.day_closed(session, day)
+        cutoff = closed.closed_at if closed is not None else app.now()
+        latest: dict[str, Report] = {}
+        by_close: dict[str, int | None] = {}
+        early: set[int | None] = set()
+        for r in session.scalars(select(Report).where(
+                Report.report_date == day, Report.kind == "daily",
+                Report.email.in_(emails)).order_by(Report.received_at, Report.id)):
+            latest[r.email] = r
+            if r.received_at <= cutoff:
+                by_close[r.email] = r.mail_id
+                early.add(r.mail_id)
+        found = list(session.scalars(select(Violation).where(
+            Violation.date == day, Violation.email.in_(emails))))
+    details = {(v.email, v.code): v.detail for v in found}
+    # A break the notice asks to correct by sending again stands while the latest version
+    # sent before the day's close still carries it.
+    correctable = set(app.policy.notify.notice_codes)
+    standing = {(v.email, v.code) for v in found
+                if v.scope != "mail" or v.code not in correctable or v.mail_id not in early
+                or v.mail_id == by_close.get(v.email)}
+    people, issues = [], []
+    totals = {"visits": 0.0, "sales": 0.0, "collections": 0.0}
+    counts = {"due": 0, "reported": 0, "late": 0, "missing": 0, "breaks": 0, "corrected": 0}
+    for person in team:
+        st = statuses[person.email]
+        report = latest.get(person.email)
+        metrics = dict(report.metrics) if report else {}
+        for k in totals:
+            totals[k] += float(metrics.get(k, 0) or 0)
+        codes = [c for c in st.violations if c not in ("late", "missing")]
+        breaks = [renderer.label(c, details.get((person.email, c), "")) for c in codes
+                  if (person.email, c) in standing]
+        corrected = [renderer.label("corrected", renderer.label(c, details.get((person.email, c),
+                                                                               "")))
+                     for c in codes if (person.email, c) not in standing]
+        counts["due"] += st.status != "not_due"
+        counts["reported"] += st.status in ("on_time", "late")
+        counts["late"] += st.status == "late"
+        counts["missing"] += st.status == "missing"
+        counts["breaks"] += bool(breaks)
+        counts["corrected"] += bool(corrected) and not breaks
+        people.append({
+            "name": person.name, "probation": person.probation,
+            "status_text": renderer.label(st.status), "colour": COLOURS[st.status],
+            "time": f"{st.received_at.astimezone(app.tz):%H:%M}" if st.received_at else "",
+            "breaks": breaks, "corrected": corrected,
+            "metrics": {k: money(metrics.get(k, 0) or 0) for k in totals} if report else None,
+        })
+        if report and report.fields.get("issues", "").strip() not in ("", "无"):
+            issues.append({"name": person.name, "text": report.fields["issues"].strip()})
+    due = deadline_for(day, app.context())
+    return {"supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,
+            "date": day.isoformat(), "weekday": weekday_label(day),
+            "deadline": f"{due.astimezone(app.tz):%H:%M}", "people": people, "issues": issues,
+            "counts": counts, "totals": {k: money(v) for k, v in totals.items()},
+            "calendar_note": app.workdays.note(day)}
+
+
+def teams(app: App, day: date) -> list[tuple[Person, list[Person]]]:
+    by_sup: dict[str, list[Person]] = {}
+    for person in app.roster.on(day, "sales"):
+        by_sup.setdefault(person.supervisor, []).append(person)
+    out = []
+    for email, team in sorted(by_sup.items()):
+        sup = app.roster.person(email, day)
+        if sup is not None:
+            out.append((sup, sorted(team, key=lambda p: p.email)))
+    return out
+
+
+def queue_digests(app: App, day: date) -> Queued:
+    """One digest per supervisor per workday, also when everyone reported."""
+    if not app.workdays.is_workday(day):
+        return Queued(0, 0, f"{day} is not a workday: no digests")
+    until = app.policy.notify.hr_assist_until
+    hr = [(name_of(app, a, day), a) for a in app.settings.company.hr] \
+        if until is not None and day <= until else []
+    statuses = {p.email: p for p in day_status(app, day)}
+
+    def letter(sup: Person, team: list[Person]) -> Letter:
+        return Letter([(sup.name, sup.email)], digest_context(app, day, sup, team, statuses), hr)
+
+    return queue_letters(app, "digest", day.isoformat(),
+                         ((f"digest|{sup.email}|{day}", partial(letter, sup, team))
+                          for sup, team in teams(app, day)))
+
+
+def samples() -> dict[str, dict[str, Any]]:
+    """Sample context of each kind written here, for check-config and the tests."""
+    person = {"name": "张三", "status_text": "按时", "colour": COLOURS["on_time"], "time": "20:05",
+              "breaks": ["人事未抄送"], "corrected": ["标题日期不符（已更正）"], "probation": True,
+              "metrics": {"visits": "3", "sales": "12,000", "collections": "0"}}
+    return {"digest": {"supervisor_name": "钱主管", "region": "华东", "date": "2026-11-26",
+                       "weekday": "周四", "deadline": "21:00", "people": [person],
+                       "issues": [{"name": "张三", "text": "需要样品"}],
+                       "counts": {"due": 1, "reported": 1, "late": 0, "missing": 0,
+                                  "breaks": 1, "corrected": 0},
+                       "totals": {"visits": "3", "sales": "12,000", "collections": "0"},
+                       "calendar_note": {"year": 2027, "week": "mon-fri"}}}
