@@ -22,12 +22,12 @@ from ..records.days import PersonDay, day_status
 from ..errors import UserError
 from .render import Renderer
 from ..config.roster import Person
-from ..store import queries
+from ..store import leave, queries
 from ..store.models import Mail, Report, Violation
 
 WEEKDAYS = "一二三四五六日"
 COLOURS = {"on_time": "#dafbe1", "late": "#fff8c5", "missing": "#ffebe9", "not_due": "#f6f8fa",
-           "pending": "#ddf4ff"}
+           "pending": "#ddf4ff", "excused": "#eef1f4"}
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,8 @@ def _renderer(folder: Path) -> Renderer:
 # -- reminders -------------------------------------------------------------------------
 
 def queue_reminders(app: App, day: date) -> Queued:
-    """A reminder to each salesperson with no report for `day`, before its deadline."""
+    """A reminder to each salesperson with no report for `day`, before its deadline; none to
+    whoever is on leave that day or has asked for whole days of an excused kind."""
     if not app.workdays.is_workday(day):
         return Queued(0, 0, f"{day} is not a workday: no reminders")
     ctx = app.context()
@@ -158,10 +159,12 @@ def queue_reminders(app: App, day: date) -> Queued:
         # One read of what is queued and one insert for all: a reminder per salesperson
         # of a large company is thousands of mails at 20:00.
         queued = outbox.keys_for(session, "reminder", day.isoformat())
+        cover = leave.cover(session, app.policy.leave, app.workdays, day, day)
         mails = []
         for person in app.roster.on(day, "sales"):
             key = f"reminder|{person.email}|{day}"
-            if person.email in reported or key in queued:
+            if person.email in reported or key in queued or \
+                    (person.email, day) in cover.excused or (person.email, day) in cover.pending:
                 continue
             context = {"name": person.name, "date": day.isoformat(), "weekday": weekday_label(day),
                        "deadline": f"{due.astimezone(app.tz):%H:%M}",
@@ -189,7 +192,8 @@ def queue_notice(session: Session, app: App, mail: Mail) -> bool:
     if person is None or person.role != "sales":
         return False
     found = list(session.scalars(select(Violation).where(
-        Violation.mail_id == mail.id, Violation.code.in_(rules.notice_codes))
+        Violation.mail_id == mail.id, Violation.code.in_(rules.notice_codes),
+        Violation.withdrawn.is_(False))
         .order_by(Violation.id)))
     if not found:
         return False
@@ -244,7 +248,7 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
                 by_close[r.email] = r.mail_id
                 early.add(r.mail_id)
         found = list(session.scalars(select(Violation).where(
-            Violation.date == day, Violation.email.in_(emails))))
+            Violation.date == day, Violation.email.in_(emails), Violation.withdrawn.is_(False))))
     details = {(v.email, v.code): v.detail for v in found}
     # A break the notice asks to correct by sending again stands while the latest version
     # sent before the day's close still carries it.
@@ -254,7 +258,8 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
                 or v.mail_id == by_close.get(v.email)}
     people, issues = [], []
     totals = {"visits": 0.0, "sales": 0.0, "collections": 0.0}
-    counts = {"due": 0, "reported": 0, "late": 0, "missing": 0, "breaks": 0, "corrected": 0}
+    counts = {"due": 0, "reported": 0, "late": 0, "missing": 0, "breaks": 0, "corrected": 0,
+              "excused": 0}
     for person in team:
         st = statuses[person.email]
         report = latest.get(person.email)
@@ -267,7 +272,8 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
         corrected = [renderer.label("corrected", renderer.label(c, details.get((person.email, c),
                                                                                "")))
                      for c in codes if (person.email, c) not in standing]
-        counts["due"] += st.status != "not_due"
+        counts["due"] += st.status not in ("not_due", "excused")
+        counts["excused"] += st.status == "excused"
         counts["reported"] += st.status in ("on_time", "late")
         counts["late"] += st.status == "late"
         counts["missing"] += st.status == "missing"
@@ -278,6 +284,8 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
             "status_text": renderer.label(st.status), "colour": COLOURS[st.status],
             "time": f"{st.received_at.astimezone(app.tz):%H:%M}" if st.received_at else "",
             "breaks": breaks, "corrected": corrected,
+            "leave": {"kind": st.leave, "approved_by": name_of(app, st.approved_by, day)
+                      if st.approved_by else ""} if st.leave else None,
             "metrics": {k: money(metrics.get(k, 0) or 0) for k in totals} if report else None,
         })
         if report and report.fields.get("issues", "").strip() not in ("", "无"):
@@ -324,7 +332,10 @@ def samples() -> dict[str, dict[str, Any]]:
     problem = {"what": "抄送（Cc）里没有人事。", "fix": "重新发送并抄送人事。"}
     person = {"name": "张三", "status_text": "按时", "colour": COLOURS["on_time"], "time": "20:05",
               "breaks": ["人事未抄送"], "corrected": ["标题日期不符（已更正）"], "probation": True,
-              "metrics": {"visits": "3", "sales": "12,000", "collections": "0"}}
+              "metrics": {"visits": "3", "sales": "12,000", "collections": "0"}, "leave": None}
+    away = {**person, "status_text": "请假", "colour": COLOURS["excused"], "time": "",
+            "breaks": [], "corrected": [], "metrics": None,
+            "leave": {"kind": "年假", "approved_by": "钱主管"}}
     return {
         "reminder": {"name": "张三", "date": "2026-11-26", "weekday": "周四",
                      "deadline": "21:00", "now_time": "20:00", "supervisor": "qian@example.com",
@@ -334,10 +345,10 @@ def samples() -> dict[str, dict[str, Any]]:
                    "supervisor_name": "钱主管", "today": "2026-11-26",
                    "backdate_workdays": 3},
         "digest": {"supervisor_name": "钱主管", "region": "华东", "date": "2026-11-26",
-                   "weekday": "周四", "deadline": "21:00", "people": [person],
+                   "weekday": "周四", "deadline": "21:00", "people": [person, away],
                    "issues": [{"name": "张三", "text": "需要样品"}],
                    "counts": {"due": 1, "reported": 1, "late": 0, "missing": 0, "breaks": 1,
-                              "corrected": 0},
+                              "corrected": 0, "excused": 1},
                    "totals": {"visits": "3", "sales": "12,000", "collections": "0"},
                    "calendar_note": {"year": 2027, "week": "mon-fri"}},
     }
