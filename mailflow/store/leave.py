@@ -18,6 +18,15 @@ from .models import LeaveEntry, Violation
 Day = tuple[str, date]   # (email, day)
 
 
+def leave_reason(entry_id: int, kind: str) -> str:
+    """The reason written on a violation leave withdrew. Such a day is excused by its leave
+    (while that stands), not by the withdrawal, so cancelling the leave restores it."""
+    return f"leave #{entry_id} ({kind})"
+
+
+_LEAVE_PREFIX = "leave #"
+
+
 @dataclass(frozen=True)
 class Covering:
     """The approved leave entry covering a person's day, as a day's record shows it."""
@@ -66,6 +75,7 @@ def cover(session: Session, rules: LeaveRules, workdays: Workdays, start: date, 
                                      LeaveEntry.date_from <= end, LeaveEntry.date_to >= start)
     withdrawn = select(Violation.email, Violation.date).where(
         Violation.code == "missing", Violation.withdrawn.is_(True),
+        Violation.withdrawn_reason.not_like(_LEAVE_PREFIX + "%"),
         Violation.date >= start, Violation.date <= end)
     if wanted is not None and len(wanted) <= 500:
         query = query.where(LeaveEntry.email.in_(wanted))
