@@ -141,3 +141,40 @@ def test_a_lease_is_held_renewed_and_taken_over_when_it_expires_or_its_holder_is
     assert leases.take(db, "job:close-day:2026-11-19")
     leases.release(db, "job:close-day:2026-11-19")
     assert leases.take(db, "job:close-day:2026-11-19", holder=b)
+
+
+def test_a_database_before_leave_is_upgraded_keeping_its_violations(tmp_path, postgres):
+    """0005 → head adds the outbox's expiry (0006) and leave, history and withdrawn
+    violations (0007); the violations, reports and closed days already recorded stay as
+    they were, none withdrawn."""
+    from alembic import command
+    from alembic.config import Config
+
+    from conftest import new_database
+    from mailflow.store.db import MIGRATIONS, make_engine
+    from mailflow.store.models import Change, LeaveEntry
+    url = new_database(postgres)
+    if url.startswith("sqlite:///mailflow.db"):
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    at = "2026-11-26T12:00:00.000000+00:00"
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        conn.execute(text("insert into violations (key, email, date, code, scope, detail, "
+                          "recorded_at) values ('missing|a@x|2026-11-26|day||no report', "
+                          "'a@x', '2026-11-26', 'missing', 'day', 'no report', :at)"), {"at": at})
+        conn.execute(text("insert into day_closes (day, closed_at, missing) values "
+                          "('2026-11-26', :at, 1)"), {"at": at})
+    engine.dispose()
+    db = open_db(url)
+    with db.read() as session:
+        v = session.scalars(select(Violation)).one()
+        assert (v.email, v.date, v.code, v.detail) == ("a@x", date(2026, 11, 26), "missing",
+                                                        "no report")
+        assert v.withdrawn is False and v.withdrawn_reason is None
+        assert session.execute(text("select missing from day_closes")).scalar_one() == 1
+        assert session.scalars(select(LeaveEntry)).all() == []
+        assert session.scalars(select(Change)).all() == []

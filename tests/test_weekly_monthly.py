@@ -220,7 +220,7 @@ def test_month_end_sheet_prefilled(world):
     assert rows[0][:4] == ["区域", "姓名", "邮箱", "试用期"] and rows[0][-3:] == ["考核指标", "得分", "评语"]
     li = next(r for r in rows if r[2] == "li.na@example.com")
     assert li[3] == "是"                    # probation marked
-    assert li[4:9] == [3, 2, 0, 1, 1]        # due, on time, late, missing, breaks (W47: 18–20)
+    assert li[4:10] == [3, 2, 0, 1, 0, 1]    # due, on time, late, missing, leave, breaks (W47: 18–20)
     assert li[-3:] == [None, None, None]
 
 
@@ -335,7 +335,7 @@ def test_region_move_in_each_month_end_sheet(world):
     assert (zhao_e[0], zhao_e[4:8]) == ("华东", [3, 2, 1, 0])
     assert (zhao_s[0], zhao_s[4:8]) == ("华南", [3, 1, 0, 2])     # 11-18 on time; 19, 20 missing
     # Sales follow the days: the 华南 sheet has the reports of 11-18 on only.
-    assert zhao_e[10] + zhao_s[10] == sum(
+    assert zhao_e[11] + zhao_s[11] == sum(
         r["metrics"].get("sales", 0) for r in world.export["reports"]
         if r["email"] == "zhao.lei@example.com" and r["kind"] == "daily")
 
@@ -352,9 +352,9 @@ def test_xlsx_numbers_are_numeric_cells(world):
     assert all(c.number_format == "#,##0" for c in cells)
     sheets = {m["To"]: m for m in mails(world, "月底考核")}
     numeric(attachment(sheets["钱主管 <qian.zg@example.com>"], ".xlsx"), "考核表", 2,
-            range(5, 13))
+            range(5, 14))
     [monthly] = mails(world, "日报合规月报 2026-11")
-    cells = numeric(attachment(monthly, ".xlsx"), "区域", 2, range(2, 10))
+    cells = numeric(attachment(monthly, ".xlsx"), "区域", 2, range(2, 11))
     assert cells[-1].number_format == "0%"
 
 

@@ -51,8 +51,26 @@ def _today(app) -> date:  # type: ignore[no-untyped-def]
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from ..app import load_app
+    from ..records.leave import sync_sheet
 
-    return load_app(Path(args.config), args.now)
+    app = load_app(Path(args.config), args.now)
+    added, cancelled = sync_sheet(app)   # HR's leave.csv, read like the roster
+    if added or cancelled:
+        _progress(f"{app.settings.company.leave}: {added} leave row(s) added, {cancelled} "
+                  "removed row(s) cancelled")
+    return app
+
+
+def _actor(via: str = "cli"):  # type: ignore[no-untyped-def]
+    import getpass
+
+    from ..records.leave import Actor
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):   # no login name in a bare container
+        who = "operator"
+    return Actor(who, via)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -304,6 +322,61 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_leave(args: argparse.Namespace) -> int:
+    from ..records.leave import add_leave, cancel_leave, list_leave
+
+    app = _load(args)
+    if args.leave_command == "add":
+        entry_id = add_leave(app, args.email, args.from_, args.to, args.kind, args.note or "",
+                             _actor())
+        print(entry_id)
+        return 0
+    if args.leave_command == "cancel":
+        entry = cancel_leave(app, args.id, _actor())
+        print(f"leave {entry.id} of {entry.email} ({entry.kind} {entry.start}~{entry.end}) "
+              "cancelled.")
+        return 0
+    if args.from_ and args.to and args.to < args.from_:
+        raise UserError(f"--to {args.to} is before --from {args.from_}")
+    entries = list_leave(app, args.from_, args.to)
+    if args.json:
+        print(json.dumps({"leave": [e.as_json() for e in entries]}, ensure_ascii=False,
+                         indent=2))
+        return 0
+    for e in entries:
+        half = " half day" if e.half_day else ""
+        print(f"{e.id:>5} {e.email:<32} {e.start}~{e.end} {e.kind}{half} {e.state} "
+              f"({e.source}, {e.decided_by or '-'}) {e.note}".rstrip())
+    if not entries:
+        print("no leave in that period.")
+    return 0
+
+
+def cmd_excuse(args: argparse.Namespace) -> int:
+    from ..records.leave import excuse
+
+    app = _load(args)
+    codes = excuse(app, args.email, args.date, args.code, args.reason, _actor())
+    print(f"{args.email} {args.date}: withdrawn {', '.join(codes)}.")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from ..records.leave import history
+
+    app = _load(args)
+    changes = history(app, args.email, args.date)
+    if args.json:
+        print(json.dumps({"changes": changes}, ensure_ascii=False, indent=2))
+        return 0
+    for c in changes:
+        print(f"{c['at']} {c['by']} via {c['via']}: {c['what']}: {c['before'] or '-'} → "
+              f"{c['after'] or '-'}")
+    if not changes:
+        print(f"no changes recorded for {args.email} on {args.date}.")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ..service.runner import run_service
 
@@ -479,6 +552,41 @@ def build_parser() -> argparse.ArgumentParser:
             "with the first report's arrival time and the rule breaks.")
     p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="the day (default: today)")
     p.add_argument("--json", action="store_true", help="print JSON (the documented shape)")
+
+    p = add("leave", cmd_leave, "add, list or cancel leave (请假)",
+            "Leave entered by the operator is approved at once (source cli). A workday inside "
+            "approved whole-day leave of an excused kind (rules/leave.toml) owes no report: "
+            "status excused, no reminder, never missing. Leave for a day already closed "
+            "withdraws its missing; nothing already sent is sent again.")
+    leave_sub = p.add_subparsers(dest="leave_command", metavar="ACTION", required=True)
+    q = leave_sub.add_parser("add", help="approved leave for one person; prints its id")
+    q.add_argument("email")
+    q.add_argument("--from", dest="from_", type=_date, required=True, metavar="YYYY-MM-DD")
+    q.add_argument("--to", type=_date, metavar="YYYY-MM-DD",
+                   help="the last day (default: --from)")
+    q.add_argument("--kind", help="a kind or alias of rules/leave.toml (default: its first "
+                                  "excused kind, 请假)")
+    q.add_argument("--note", help="a note kept with the entry")
+    q = leave_sub.add_parser("list", help="leave entries overlapping a period")
+    q.add_argument("--from", dest="from_", type=_date, metavar="YYYY-MM-DD")
+    q.add_argument("--to", type=_date, metavar="YYYY-MM-DD")
+    q.add_argument("--json", action="store_true", help='print {"leave": [...]}')
+    q = leave_sub.add_parser("cancel", help="cancel an entry; what it withdrew comes back")
+    q.add_argument("id", type=int)
+
+    p = add("excuse", cmd_excuse, "HR's correction: withdraw a person's violations of a day",
+            "Withdraws every violation of that person and day, or only --code: kept in the "
+            "record, marked withdrawn with the reason and who, counted in no figure. A "
+            "withdrawn missing makes the day excused.")
+    p.add_argument("email")
+    p.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--code", help="only this rule code (e.g. missing, late)")
+    p.add_argument("--reason", required=True, help="why, as HR would write it")
+
+    p = add("history", cmd_history, "every change to a person's day: who, when, how, before/after")
+    p.add_argument("email")
+    p.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--json", action="store_true", help='print {"changes": [...]}')
 
     p = add("export", cmd_export, "reports, violations and unreadable mail in a date range")
     p.add_argument("--from", dest="from_", type=_date, required=True, metavar="YYYY-MM-DD",

@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, TemplateError, TemplateSyntaxError
 
 from ..errors import ConfigError, Problem, UserError
+from ..config.leavesheet import load_leave_sheet
 from ..config.policy import Policy, load_policy
 from ..config.roster import load_roster
 from ..config.settings import Settings, load_settings
@@ -122,6 +123,12 @@ def check_config(path: Path, now: str | None = None) -> tuple[list[Problem], lis
         roster = load_roster(settings.company.roster)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    if settings.company.leave is not None and roster is not None:
+        try:
+            policy = load_policy(settings.company.rules)
+            load_leave_sheet(settings.company.leave, policy.leave, roster)
+        except ConfigError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
     problems.extend(_templates(settings.company.templates))
     problems.extend(_secrets(settings))
     placeholder_problems, warnings = _placeholders(settings)

@@ -41,8 +41,10 @@ BREAK_CODES = ("hr_not_cc", "not_to_supervisor", "missing_section", "date_mismat
                "spoof_suspected")
 
 # A salesperson's day: on_time or late by the first report, missing once the day is
-# closed without one, pending before that, not_due when no report is owed.
-STATUSES = ("on_time", "late", "missing", "pending", "not_due")
+# closed without one, pending before that, not_due when no report is owed, excused on a
+# workday of approved whole-day leave of an excused kind (rules/leave.toml) or whose
+# `missing` HR withdrew.
+STATUSES = ("on_time", "late", "missing", "pending", "not_due", "excused")
 
 # Words the mails put around a code's label, worded in templates/problems.toml [labels]
 # like the codes: "corrected" marks a break the person fixed by sending again that day.

@@ -178,6 +178,48 @@ DEFAULT_MEETING = MeetingRules(5, time(9), "", 4, time(17), ("sales", "superviso
 
 
 @dataclass(frozen=True)
+class LeaveKind:
+    name: str
+    aliases: tuple[str, ...]
+    excused: bool            # true: no report is due on its whole workdays
+
+
+APPROVALS = ("supervisor", "none")
+
+
+@dataclass(frozen=True)
+class LeaveRules:
+    kinds: tuple[LeaveKind, ...]
+    approval: str                       # "supervisor" or "none"
+    refuse_words: tuple[str, ...]
+    approve_words: tuple[str, ...]
+    half_day_words: tuple[str, ...]
+    registration_words: tuple[str, ...]
+    correction_words: tuple[str, ...]
+    file: str = "rules/leave.toml"
+
+    def kind(self, word: str) -> LeaveKind | None:
+        """The kind a name or alias stands for."""
+        for k in self.kinds:
+            if word == k.name or word in k.aliases:
+                return k
+        return None
+
+    @property
+    def default_kind(self) -> str:
+        """The kind of leave entered without one: the first excused kind."""
+        return next((k.name for k in self.kinds if k.excused), self.kinds[0].name)
+
+
+DEFAULT_LEAVE = LeaveRules(
+    (LeaveKind("请假", ("事假", "病假", "年假", "婚假", "丧假", "产假", "陪产假", "休假", "调休"), True),
+     LeaveKind("出差", (), False)),
+    "supervisor", ("不同意", "不批准", "驳回", "不行", "不可以"),
+    ("同意", "批准", "准假", "可以", "好的", "OK", "已批"), ("上午", "下午", "半天"),
+    ("请假登记",), ("豁免", "更正"))
+
+
+@dataclass(frozen=True)
 class Policy:
     daily: DailyRules
     workdays: WorkdayRules
@@ -187,6 +229,7 @@ class Policy:
     weekly: WeeklyRules = DEFAULT_WEEKLY
     monthly: MonthlyRules = DEFAULT_MONTHLY
     meeting: MeetingRules = DEFAULT_MEETING
+    leave: LeaveRules = DEFAULT_LEAVE
 
 
 def _parse_time(t: TableReader, name: str, default: str) -> time:
@@ -566,6 +609,65 @@ def _load_meeting(path: Path, problems: list[Problem]) -> MeetingRules | None:
     return rules
 
 
+def _words(t: TableReader, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    words = tuple(w.strip() for w in t.str_list(name, list(default)))
+    if not words or not all(words):
+        t.problem(name, "is empty or holds an empty word",
+                  f'list at least one word, e.g. {name} = ["{default[0]}"]')
+        return default
+    return words
+
+
+def _load_leave(path: Path, problems: list[Problem]) -> LeaveRules | None:
+    if not path.exists():
+        return DEFAULT_LEAVE
+    data = load_toml(path, problems)
+    if data is None:
+        return None
+    d = DEFAULT_LEAVE
+    root = TableReader(str(path), data, "", problems)
+    approval = root.get("approval", str, d.approval) or d.approval
+    if approval not in APPROVALS:
+        root.problem("approval", f"is {approval!r}",
+                     'use "supervisor" (the supervisor or HR decides by reply) or "none" '
+                     "(approved on arrival)")
+        approval = d.approval
+    kinds: list[LeaveKind] = []
+    seen: dict[str, str] = {}
+    table = root.sub("kinds")
+    for name in list(table.data):
+        t = table.sub(name)
+        aliases = tuple(a.strip() for a in t.str_list("aliases"))
+        excused = t.get("excused", bool, None, required=True,
+                        fix=f'add excused = true (no report due) or false to [kinds."{name}"]')
+        t.finish()
+        for word in (name, *aliases):
+            if not word:
+                t.problem("aliases", "holds an empty word", "remove the empty string")
+            elif word in seen:
+                t.problem("aliases", f"{word!r} is also a name of kind {seen[word]!r}",
+                          "a word may stand for one kind only")
+            seen[word] = name
+        kinds.append(LeaveKind(name, aliases, bool(excused)))
+    if not kinds:
+        root.problem("kinds", "names no kind of leave",
+                     'add one, e.g. [kinds."请假"] with aliases = ["病假", "年假"] and '
+                     "excused = true")
+        kinds = list(d.kinds)
+    w = root.sub("words")
+    refuse = _words(w, "refuse", d.refuse_words)
+    approve = _words(w, "approve", d.approve_words)
+    half = _words(w, "half_day", d.half_day_words)
+    w.finish()
+    s = root.sub("subjects")
+    registration = _words(s, "registration", d.registration_words)
+    correction = _words(s, "correction", d.correction_words)
+    s.finish()
+    root.finish()
+    return LeaveRules(tuple(kinds), approval, refuse, approve, half, registration, correction,
+                      str(path))
+
+
 def load_policy(rules_dir: Path) -> Policy:
     problems: list[Problem] = []
     if not rules_dir.is_dir():
@@ -580,12 +682,14 @@ def load_policy(rules_dir: Path) -> Policy:
     weekly = _load_weekly(rules_dir / "weekly.toml", problems)
     monthly = _load_monthly(rules_dir / "monthly.toml", problems)
     meeting = _load_meeting(rules_dir / "meeting.toml", problems)
+    leave = _load_leave(rules_dir / "leave.toml", problems)
     raise_if(problems)
     assert daily is not None and workdays is not None and kinds is not None and notify
     assert weekly is not None and monthly is not None and meeting is not None
+    assert leave is not None
     if notify.close_day_at <= daily.deadline:
         problems.append(Problem(str(rules_dir / "notify.toml"), "schedule.close_day",
                                 f"{notify.close_day_at:%H:%M} is not after the deadline "
                                 f"{daily.deadline:%H:%M}", "close the day after the deadline"))
         raise_if(problems)
-    return Policy(daily, workdays, kinds, notify, weekly, monthly, meeting)
+    return Policy(daily, workdays, kinds, notify, weekly, monthly, meeting, leave)

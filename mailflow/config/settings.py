@@ -68,6 +68,7 @@ class Company:
     authserv_ids: tuple[str, ...]
     rules: Path
     templates: Path
+    leave: Path | None = None      # HR's leave sheet (leave.csv), when kept
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def load_settings(path: Path) -> Settings:
         authserv_ids=tuple(a.lower() for a in c.str_list("authserv_ids")),
         rules=_resolve(base, c.get("rules", str, "rules") or "rules"),
         templates=_resolve(base, c.get("templates", str, "templates") or "templates"),
+        leave=_resolve(base, sheet) if (sheet := c.get("leave", str, "") or "") else None,
     )
     c.finish()
 

@@ -28,7 +28,7 @@ from ..dates.periods import month_covered, week_covered
 from ..config.codes import DAY_CODES
 from ..config.roster import Person
 from .sections import extract
-from ..store import queries
+from ..store import leave, queries
 from ..store.models import Mail, Report, Violation
 
 log = logging.getLogger(__name__)
@@ -219,14 +219,19 @@ def settle_days(session: Session, days: set[tuple[str, date]], ctx: Context,
     violations = Violation.__table__
     session.execute(delete(violations).where(
         violations.c.email == bindparam("e"), violations.c.date == bindparam("d"),
-        violations.c.scope == "day",
+        violations.c.scope == "day", violations.c.withdrawn.is_(False),
         or_(*(violations.c.code == code for code in DAY_CODES))),
         [{"e": e, "d": d} for e, d in pairs])
     out: list[dict[str, Any]] = []
     checks = ctx.policy.daily.checks
+    # On a day of leave no report is due: one that still arrives is kept, never late.
+    excused = leave.cover(session, ctx.policy.leave, ctx.workdays,
+                          min(d for _, d in pairs), max(d for _, d in pairs),
+                          {e for e, _ in pairs}).excused
     for (email, day), found in versions.items():
         first, latest = found[0], found[-1]
-        if "deadline" in checks and first.earned_status == "late":
+        if "deadline" in checks and first.earned_status == "late" and \
+                (email, day) not in excused:
             local = first.received_at.astimezone(ctx.tz)
             out.append(_violation(email, day, "late", f"received {local:%Y-%m-%d %H:%M}",
                                   first.mail_id, now, "day"))

@@ -39,6 +39,7 @@ def _region_rows(app: App, periods: list[PersonPeriod]) -> list[dict[str, Any]]:
                      "due": due,
                      "received": on_time + late, "on_time": on_time, "late": late,
                      "missing": sum(p.count("missing") for p in pps),
+                     "excused": sum(p.count("excused") for p in pps),
                      "breaks": sum(sum(p.breaks.values()) for p in pps),
                      "rate": _pct(_rate(on_time, due)), "_rate": _rate(on_time, due)})
     return rows
@@ -120,6 +121,7 @@ def compliance_context(app: App, kind: str, start: date, end: date, prev_start: 
                   else f"{(now_rate - was_rate) * 100:+.0f} 个百分点",
                   "late": sum(r["late"] for r in regions),
                   "missing": sum(r["missing"] for r in regions),
+                  "excused": sum(r["excused"] for r in regions),
                   "breaks": sum(r["breaks"] for r in regions)},
         "weekly": weekly, "top": top, "attention": unreadable_and_suspect(app, start, end),
         "forms": _forms(app, start) if kind == "monthly" else None,
@@ -133,7 +135,8 @@ def _raw_rows(app: App, periods: list[PersonPeriod], start: date, end: date) -> 
         codes: dict[tuple[str, date], set[str]] = {}
         for email, day, code in session.execute(select(Violation.email, Violation.date,
                                                        Violation.code).where(
-                Violation.date >= start, Violation.date <= end)):
+                Violation.date >= start, Violation.date <= end,
+                Violation.withdrawn.is_(False))):
             codes.setdefault((email, day), set()).add(code)
     rows = []
     for pp in periods:
@@ -161,14 +164,15 @@ def _queue_compliance(app: App, kind: str, start: date, end: date, prev_start: d
         context, raw = compliance_context(app, kind, start, end, prev_start, prev_end, label)
         to = [(name_of(app, a, start), a) for a in app.settings.company.hr]
         region_sheet = [[r["region"], r["headcount"], r["due"], r["received"], r["on_time"],
-                         r["late"], r["missing"], r["breaks"],
+                         r["late"], r["missing"], r["excused"], r["breaks"],
                          r["rate"] if r["_rate"] is None
                          else sheets.Num(r["_rate"], sheets.PERCENT, r["rate"]),
                          r["trend"] if r["_trend"] is None
                          else sheets.Num(r["_trend"], POINTS, r["trend"])]
                         for r in context["regions"]]
         book = sheets.workbook([
-            ("区域", ["区域", "人数", "应交", "已交", "按时", "迟交", "未交", "违规", "按时率", "趋势"],
+            ("区域", ["区域", "人数", "应交", "已交", "按时", "迟交", "未交", "请假", "违规", "按时率",
+                    "趋势"],
              region_sheet),
             ("明细", RAW_HEADER, raw),
         ])
@@ -193,11 +197,11 @@ def queue_hr_monthly(app: App, first: date) -> Queued:
 
 def sample_context() -> dict[str, Any]:
     region = {"region": "华东", "headcount": 4, "due": 20, "received": 19, "on_time": 18,
-              "late": 1, "missing": 1, "breaks": 2, "rate": "90%", "trend": "+5 个百分点"}
+              "late": 1, "missing": 1, "excused": 1, "breaks": 2, "rate": "90%", "trend": "+5 个百分点"}
     return {"kind": "monthly", "period_name": "月", "label": "2026-11", "start": "2026-11-01",
             "end": "2026-11-30", "regions": [region],
             "total": {"due": 20, "on_time": 18, "rate": "90%", "trend": "+5 个百分点", "late": 1,
-                      "missing": 1, "breaks": 2},
+                      "missing": 1, "excused": 1, "breaks": 2},
             "weekly": [{"week": "2026-W48", "region": "华东", "name": "钱主管", "status": "按时"}],
             "top": [{"name": "张三", "region": "华东", "late": 1, "missing": 1, "breaks": 2}],
             "attention": {"unparsed": ["11-26 20:00 hr: no From header"],

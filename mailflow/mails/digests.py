@@ -40,7 +40,7 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
                 by_close[r.email] = r.mail_id
                 early.add(r.mail_id)
         found = list(session.scalars(select(Violation).where(
-            Violation.date == day, Violation.email.in_(emails))))
+            Violation.date == day, Violation.email.in_(emails), Violation.withdrawn.is_(False))))
     details = {(v.email, v.code): v.detail for v in found}
     # A break the notice asks to correct by sending again stands while the latest version
     # sent before the day's close still carries it.
@@ -50,7 +50,8 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
                 or v.mail_id == by_close.get(v.email)}
     people, issues = [], []
     totals = {"visits": 0.0, "sales": 0.0, "collections": 0.0}
-    counts = {"due": 0, "reported": 0, "late": 0, "missing": 0, "breaks": 0, "corrected": 0}
+    counts = {"due": 0, "reported": 0, "late": 0, "missing": 0, "breaks": 0, "corrected": 0,
+              "excused": 0}
     for person in team:
         st = statuses[person.email]
         report = latest.get(person.email)
@@ -63,7 +64,8 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
         corrected = [renderer.label("corrected", renderer.label(c, details.get((person.email, c),
                                                                                "")))
                      for c in codes if (person.email, c) not in standing]
-        counts["due"] += st.status != "not_due"
+        counts["due"] += st.status not in ("not_due", "excused")
+        counts["excused"] += st.status == "excused"
         counts["reported"] += st.status in ("on_time", "late")
         counts["late"] += st.status == "late"
         counts["missing"] += st.status == "missing"
@@ -74,6 +76,8 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
             "status_text": renderer.label(st.status), "colour": COLOURS[st.status],
             "time": f"{st.received_at.astimezone(app.tz):%H:%M}" if st.received_at else "",
             "breaks": breaks, "corrected": corrected,
+            "leave": {"kind": st.leave, "approved_by": name_of(app, st.approved_by, day)
+                      if st.approved_by else ""} if st.leave else None,
             "metrics": {k: money(metrics.get(k, 0) or 0) for k in totals} if report else None,
         })
         if report and report.fields.get("issues", "").strip() not in ("", "无"):
@@ -119,11 +123,14 @@ def samples() -> dict[str, dict[str, Any]]:
     """Sample context of each kind written here, for check-config and the tests."""
     person = {"name": "张三", "status_text": "按时", "colour": COLOURS["on_time"], "time": "20:05",
               "breaks": ["人事未抄送"], "corrected": ["标题日期不符（已更正）"], "probation": True,
-              "metrics": {"visits": "3", "sales": "12,000", "collections": "0"}}
+              "metrics": {"visits": "3", "sales": "12,000", "collections": "0"}, "leave": None}
+    away = {**person, "status_text": "请假", "colour": COLOURS["excused"], "time": "",
+            "breaks": [], "corrected": [], "metrics": None,
+            "leave": {"kind": "年假", "approved_by": "钱主管"}}
     return {"digest": {"supervisor_name": "钱主管", "region": "华东", "date": "2026-11-26",
-                       "weekday": "周四", "deadline": "21:00", "people": [person],
+                       "weekday": "周四", "deadline": "21:00", "people": [person, away],
                        "issues": [{"name": "张三", "text": "需要样品"}],
                        "counts": {"due": 1, "reported": 1, "late": 0, "missing": 0,
-                                  "breaks": 1, "corrected": 0},
+                                  "breaks": 1, "corrected": 0, "excused": 1},
                        "totals": {"visits": "3", "sales": "12,000", "collections": "0"},
                        "calendar_note": {"year": 2027, "week": "mon-fri"}}}

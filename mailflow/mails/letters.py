@@ -22,7 +22,7 @@ from .render import Renderer
 
 WEEKDAYS = "一二三四五六日"
 COLOURS = {"on_time": "#dafbe1", "late": "#fff8c5", "missing": "#ffebe9", "not_due": "#f6f8fa",
-           "pending": "#ddf4ff"}
+           "pending": "#ddf4ff", "excused": "#eef1f4"}
 
 
 @dataclass(frozen=True)

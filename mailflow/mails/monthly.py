@@ -20,7 +20,7 @@ from ..records.stats import on_roster_for, person_periods, teams_between
 from ..store import queries
 from ..store.models import Report
 
-SHEET_HEADER = ["区域", "姓名", "邮箱", "试用期", "应交天数", "按时", "迟交", "未交", "违规",
+SHEET_HEADER = ["区域", "姓名", "邮箱", "试用期", "应交天数", "按时", "迟交", "未交", "请假", "违规",
                 "拜访合计", "销售额合计", "回款合计", "考核指标", "得分", "评语"]
 
 
@@ -34,11 +34,11 @@ def month_end_sheet(app: App, first: date, team: list[Any], supervisor: str
         visits, sales, collections = (pp.metrics.get(k, 0) for k in
                                       ("visits", "sales", "collections"))
         counts = [pp.due, pp.count("on_time"), pp.count("late"), pp.count("missing"),
-                  sum(pp.breaks.values())]
+                  pp.count("excused"), sum(pp.breaks.values())]
         rows.append([p.region, p.name, p.email, "是" if p.probation else "否", *counts,
                      visits, sales, collections, "", "", ""])
         out.append(dict(zip(["region", "name", "email", "probation", "due", "on_time", "late",
-                             "missing", "breaks", "visits", "sales", "collections"],
+                             "missing", "excused", "breaks", "visits", "sales", "collections"],
                             [p.region, p.name, p.email, "是" if p.probation else "否", *counts,
                              money(visits), money(sales), money(collections)])))
     return out, sheets.workbook([("考核表", SHEET_HEADER, rows)])
@@ -108,7 +108,7 @@ def sample_context() -> dict[str, Any]:
     return {"supervisor_name": "钱主管", "region": "华东", "month": "2026-11",
             "due": "2026-12-03 18:00", "hr_list": "hr@example.com",
             "people": [{"name": "张三", "probation": "是", "due": 20, "on_time": 18, "late": 1,
-                        "missing": 1, "breaks": 2, "visits": "40", "sales": "120,000",
+                        "missing": 1, "excused": 1, "breaks": 2, "visits": "40", "sales": "120,000",
                         "collections": "80,000"}]}
 
 

@@ -27,7 +27,8 @@ def queue_notice(session: Session, app: App, mail: Mail) -> bool:
     if person is None or person.role != "sales":
         return False
     found = list(session.scalars(select(Violation).where(
-        Violation.mail_id == mail.id, Violation.code.in_(rules.notice_codes))
+        Violation.mail_id == mail.id, Violation.code.in_(rules.notice_codes),
+        Violation.withdrawn.is_(False))
         .order_by(Violation.id)))
     if not found:
         return False

@@ -11,12 +11,14 @@ from sqlalchemy import select
 from ..app import App
 from ..dates.deadlines import deadline_for
 from ..delivery import outbox
+from ..store import leave
 from ..store.models import Report
 from .letters import Queued, name_of, outgoing, renderer_for, weekday_label
 
 
 def queue_reminders(app: App, day: date) -> Queued:
-    """A reminder to each salesperson with no report for `day`, before its deadline."""
+    """A reminder to each salesperson with no report for `day`, before its deadline; none to
+    whoever is on leave that day or has asked for whole days of an excused kind."""
     if not app.workdays.is_workday(day):
         return Queued(0, 0, f"{day} is not a workday: no reminders")
     ctx = app.context()
@@ -32,10 +34,12 @@ def queue_reminders(app: App, day: date) -> Queued:
         # One read of what is queued and one insert for all: a reminder per salesperson
         # of a large company is thousands of mails at 20:00.
         queued = outbox.keys_for(session, "reminder", day.isoformat())
+        cover = leave.cover(session, app.policy.leave, app.workdays, day, day)
         mails = []
         for person in app.roster.on(day, "sales"):
             key = f"reminder|{person.email}|{day}"
-            if person.email in reported or key in queued:
+            if person.email in reported or key in queued or \
+                    (person.email, day) in cover.excused or (person.email, day) in cover.pending:
                 continue
             context = {"name": person.name, "date": day.isoformat(), "weekday": weekday_label(day),
                        "deadline": f"{due.astimezone(app.tz):%H:%M}",

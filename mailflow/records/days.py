@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..app import App
 from ..dates.deadlines import deadline_for
 from ..errors import UserError
-from ..store import queries
+from ..store import leave, queries
 from ..store.models import DayClose, Report, Violation
 
 
@@ -24,12 +24,15 @@ class PersonDay:
     received_at: datetime | None
     violations: tuple[str, ...]
     message_id: str | None
+    leave: str | None = None            # kind of approved leave covering the day
+    approved_by: str | None = None      # who approved it
 
     def as_json(self) -> dict[str, object]:
         return {"email": self.email, "name": self.name, "region": self.region,
                 "supervisor": self.supervisor, "status": self.status,
                 "received_at": self.received_at.isoformat() if self.received_at else None,
-                "violations": list(self.violations), "message_id": self.message_id}
+                "violations": list(self.violations), "message_id": self.message_id,
+                "leave": self.leave}
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class CloseResult:
 
 
 def close_day(app: App, day: date) -> CloseResult:
-    """Mark `missing` for every salesperson with no report on a workday. Idempotent."""
+    """Mark `missing` for every salesperson with no report on a workday, except those on
+    leave that excuses the day. Idempotent."""
     now = app.now()
     ctx = app.context()
     if not app.workdays.is_workday(day):
@@ -56,8 +60,9 @@ def close_day(app: App, day: date) -> CloseResult:
         already = queries.day_closed(session, day) is not None
         reported = set(session.scalars(select(Report.email).where(
             Report.report_date == day, Report.kind == "daily")))
+        excused = leave.cover(session, app.policy.leave, app.workdays, day, day).excused
         for person in app.roster.on(day, "sales"):
-            if person.email in reported:
+            if person.email in reported or (person.email, day) in excused:
                 continue
             missing.append(person.email)
             queries.add_violation(session, email=person.email, day=day, code="missing",
@@ -68,9 +73,11 @@ def close_day(app: App, day: date) -> CloseResult:
     return CloseResult(day, True, already, tuple(missing))
 
 
-def _status(app: App, day: date, first: Report | None, closed: bool) -> str:
+def _status(app: App, day: date, first: Report | None, closed: bool, excused: bool) -> str:
     if not app.workdays.is_workday(day):
         return "not_due"
+    if excused:
+        return "excused"
     if first is not None:
         return first.earned_status
     past = app.now() > deadline_for(day, app.context())
@@ -89,16 +96,22 @@ def day_status(app: App, day: date) -> list[PersonDay]:
             reports.setdefault(r.email, r)
         codes: dict[str, set[str]] = {}
         for email, code in session.execute(select(Violation.email, Violation.code)
-                                           .where(Violation.date == day)):
+                                           .where(Violation.date == day,
+                                                  Violation.withdrawn.is_(False))):
             codes.setdefault(email, set()).add(code)
+        cover = leave.cover(session, app.policy.leave, app.workdays, day, day,
+                            [p.email for p in people])
     out = []
     for p in sorted(people, key=lambda p: (p.region, p.email)):
         first = reports.get(p.email)
-        status = _status(app, day, first, closed)
+        status = _status(app, day, first, closed, (p.email, day) in cover.excused)
         found = codes.get(p.email, set())
         if status == "missing":
             found = found | {"missing"}
+        covering = cover.leave.get((p.email, day))
         out.append(PersonDay(p.email, p.name, p.region, p.supervisor, status,
                              first.received_at if first else None, tuple(sorted(found)),
-                             first.message_id if first else None))
+                             first.message_id if first else None,
+                             covering.kind if covering else None,
+                             covering.decided_by if covering else None))
     return out

@@ -10,7 +10,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from ..app import App
-from ..store.models import Mail, Report, Violation
+from ..store.models import LeaveEntry, Mail, Report, Violation
+from .leave import Entry
 
 
 def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object]]]:
@@ -24,6 +25,8 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
         by_mail: dict[int | None, set[str]] = {}
         by_day: dict[tuple[str, date], set[str]] = {}
         for v in violations:
+            if v.withdrawn:
+                continue
             if v.scope == "mail":
                 by_mail.setdefault(v.mail_id, set()).add(v.code)
             else:
@@ -36,6 +39,9 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
         lo = datetime.combine(start, time.min, tzinfo=app.tz)
         hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=app.tz)
         # Columns, not Mail rows: the raw bytes of unreadable mail stay in the database.
+        leave = [Entry.of(e).as_json() for e in session.scalars(select(LeaveEntry).where(
+            LeaveEntry.date_to >= start, LeaveEntry.date_from <= end)
+            .order_by(LeaveEntry.date_from, LeaveEntry.email, LeaveEntry.id))]
         bad = list(session.execute(select(Mail.message_id, Mail.sha256, Mail.mailbox,
                                           Mail.received_at, Mail.error)
                                    .where(Mail.state == "unparsed", Mail.received_at >= lo,
@@ -58,7 +64,12 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
     return {
         "reports": out_reports,
         "violations": [{"email": v.email, "date": v.date.isoformat(), "code": v.code,
-                        "detail": v.detail} for v in violations],
+                        "detail": v.detail,
+                        **({"withdrawn": True, "withdrawn_reason": v.withdrawn_reason}
+                           if v.withdrawn else {})} for v in violations],
+        "leave": leave,
+        "reviews": [],
+        "commands": [],
         "unparsed": [{"message_id": m.message_id, "sha256": m.sha256, "mailbox": m.mailbox,
                       "received_at": m.received_at.isoformat(), "error": m.error}
                      for m in bad],

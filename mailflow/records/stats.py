@@ -16,6 +16,7 @@ from ..app import App
 from ..dates.periods import weekly_due
 from ..config.codes import BREAK_CODES
 from ..config.roster import Person
+from ..store import leave
 from ..store.models import DayClose, Mail, Report, Violation
 
 
@@ -23,7 +24,8 @@ from ..store.models import DayClose, Mail, Report, Violation
 class PersonPeriod:
     """A person's workdays in a period. A day's status is on_time or late (by the first
     report), missing (the day was closed without one), pending (not closed yet, no
-    report) or not_due (not on the roster as a salesperson that day)."""
+    report), excused (leave, or a `missing` withdrawn: counted on its own, never due) or
+    not_due (not on the roster as a salesperson that day)."""
 
     person: Person
     days: dict[date, str] = field(default_factory=dict)        # workday → status
@@ -38,7 +40,8 @@ class PersonPeriod:
 
     @property
     def due(self) -> int:
-        """Days that were due and have been judged (pending days are not counted yet)."""
+        """Days that were due and have been judged (pending days are not counted yet;
+        excused days are never due)."""
         return sum(1 for s in self.days.values() if s in ("on_time", "late", "missing"))
 
 
@@ -78,12 +81,15 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
             query = query.where(Report.email.in_(emails))
         reports = session.execute(query.order_by(Report.received_at, Report.id)).all()
         query = select(Violation.email, Violation.date, Violation.code).where(
-            Violation.date >= start, Violation.date <= end, Violation.code.in_(BREAK_CODES))
+            Violation.date >= start, Violation.date <= end, Violation.code.in_(BREAK_CODES),
+            Violation.withdrawn.is_(False))
         if not everyone:
             query = query.where(Violation.email.in_(emails))
         violations = session.execute(query).all()
         closed = set(session.scalars(select(DayClose.day).where(DayClose.day >= start,
                                                                 DayClose.day <= end)))
+        excused = leave.cover(session, app.policy.leave, app.workdays, start, end,
+                              None if everyone else emails).excused
     first: dict[tuple[str, date], Any] = {}
     latest: dict[str, dict[date, Any]] = defaultdict(dict)
     for r in reports:
@@ -114,7 +120,9 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
             if pp is None:
                 continue
             r = first.get((person.email, day))
-            if r is not None:
+            if (person.email, day) in excused:
+                pp.days[day] = "excused"
+            elif r is not None:
                 pp.days[day] = r.earned_status
                 pp.times[day] = f"{r.received_at.astimezone(app.tz):%H:%M}"
             else:
@@ -208,6 +216,7 @@ def unreadable_and_suspect(app: App, start: date, end: date) -> dict[str, list[s
                    .order_by(Mail.received_at))]
         codes = {code: [f"{v.date} {v.email}: {v.detail}" for v in session.scalars(
             select(Violation).where(Violation.code == code, Violation.date >= start,
-                                    Violation.date <= end).order_by(Violation.date))]
+                                    Violation.date <= end, Violation.withdrawn.is_(False))
+            .order_by(Violation.date))]
                  for code in ("unknown_sender", "spoof_suspected")}
     return {"unparsed": bad, **codes}

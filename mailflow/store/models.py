@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, \
     Text, UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import UTCDateTime
@@ -104,6 +105,48 @@ class Violation(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     mail_id: Mapped[int | None] = mapped_column(ForeignKey("mails.id"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Withdrawn by leave or HR's correction: kept with the reason, counted in no figure.
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(320))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LeaveEntry(Base):
+    """One leave entry: the dates as written (`from`/`to`, inclusive), its kind and where
+    it came from (mail, csv, cli). Never deleted: a cancelled entry keeps its row."""
+
+    __tablename__ = "leave_entries"
+    __table_args__ = (Index("ix_leave_person_dates", "email", "date_from", "date_to"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32))
+    half_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16))  # pending, approved, refused, cancelled
+    source: Mapped[str] = mapped_column(String(8))  # mail, csv, cli
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Change(Base):
+    """Every change a person or a mail made to the record of a person's day: who, when,
+    through what (a Message-ID, csv or cli), what, and the state before and after."""
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_person_day", "email", "date"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(320))
+    via: Mapped[str] = mapped_column(String(300))
+    what: Mapped[str] = mapped_column(Text)
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str] = mapped_column(String(320))
+    date: Mapped[date] = mapped_column(Date)
 
 
 class DayClose(Base):
