@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from mailflow.cli.commands import build_parser
+from mailflow.cli.parser import build_parser
 
 BEGIN, END = "<!-- cli-reference: begin -->", "<!-- cli-reference: end -->"
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mailflow.cli.commands import main  # noqa: E402
+from mailflow.cli.parser import main  # noqa: E402
 from mailflow.testing.embedded import EmbeddedImap  # noqa: E402
 from mailflow.testing.settings import SENDER, mailbox_block, settings_toml  # noqa: E402
 from mailflow.testing.settings import smtp_block as testing_smtp_block  # noqa: E402
