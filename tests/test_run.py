@@ -152,3 +152,41 @@ def test_back_after_days_down_each_supervisor_gets_the_latest_digest_only(servic
                                            "2026-11-24", "2026-11-25"]
     assert rows("select count(*) from violations where code = 'missing'")[0][0] == \
         sum(m for _, m in closes) == 20
+
+
+def test_a_running_service_finishes_a_delivery_another_sender_died_in(service_project,
+                                                                       smtp_server):
+    """An instance (or `mailflow send`) killed mid-delivery leaves its row `sending`; the
+    instances still running must settle it on their next pass, not only when one of them
+    restarts: before the end of DATA it is sent again (once), after it it is reported."""
+    from sqlalchemy import text
+
+    notify = service_project.root / "rules" / "notify.toml"
+    notify.write_text(notify.read_text().replace("send_every_seconds = 30",
+                                                 "send_every_seconds = 1"))
+    now = "2026-11-19T21:45:00+08:00"
+    assert service_project.cli("close-day", "--date", "2026-11-19", now=now).code == 0
+    engine = service_project.engine()
+    with engine.begin() as conn:     # both digests delivered earlier, by hand as it were
+        conn.execute(text("update outbox set state = 'sent'"))
+    run = Running(service_project, now)
+    try:
+        wait_for(lambda: "mailflow running" in run.text(), 30, "the service to start")
+        wait_for(lambda: "with IDLE" in run.text(), 30, "the IDLE watcher")
+        gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+        dead = f"{__import__('socket').gethostname()}:{gone.stdout.strip()}"
+        with engine.begin() as conn:   # a sender that died after claiming, before DATA
+            conn.execute(text("update outbox set state = 'sending', claimed_by = :who, "
+                              "claimed_at = queued_at, data_at = null, sent_at = null "
+                              "where id = (select min(id) from outbox)"), {"who": dead})
+
+        def states() -> list[str]:
+            with engine.connect() as conn:
+                return [s for s, in conn.execute(text("select state from outbox order by id"))]
+
+        wait_for(lambda: states() == ["sent", "sent"], 30, "the orphaned row delivered")
+        assert len(smtp_server.recorder.messages) == 1
+    finally:
+        assert run.stop() == 0
+    assert "Traceback" not in run.text()

@@ -219,10 +219,6 @@ def send_pending(app: App, progress: Callable[[str], None] = lambda m: None) -> 
         raise UserError(f"{app.settings.path}: there is no [smtp] section; add host, port, "
                         "security and sender to send mail")
     report = SendReport()
-    with app.db.begin() as session:
-        for row in outbox.recover(session, app.now()):
-            report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
-                                  f"{row.last_error}")
     asyncio.run(send_loop(app, cfg, report, progress))
     with app.read.begin() as session:
         report.waiting = outbox.waiting(session)
@@ -231,7 +227,15 @@ def send_pending(app: App, progress: Callable[[str], None] = lambda m: None) -> 
 
 async def send_loop(app: App, cfg: Smtp, report: SendReport,
                     progress: Callable[[str], None]) -> None:
-    """Deliver every due row, on `cfg.connections` connections at once."""
+    """Deliver every due row, on `cfg.connections` connections at once. First, rows left
+    `sending` by a sender that is gone (killed, or another instance that died) are settled:
+    pending again when it stopped before the end of DATA, `unknown` (reported) after it.
+    Every pass does this, not only a start, so a running instance finishes what a dead
+    one left."""
+    with app.db.begin() as session:
+        for row in outbox.recover(session, app.now()):
+            report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
+                                  f"{row.last_error}")
     await asyncio.gather(*(_lane(app, cfg, report, progress) for _ in range(cfg.connections)))
 
 

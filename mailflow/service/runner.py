@@ -22,7 +22,6 @@ from ..store import leases
 from ..app import App
 from ..errors import ConfigError, UserError
 from .jobs import JOBS, Job, run_due
-from ..delivery.outbox import recover
 from .pipeline import Counts, Judging, poll_folder
 from ..config.settings import Mailbox
 from ..delivery.smtp import SendReport, send_loop
@@ -259,10 +258,6 @@ class Service:
         self.threads.append(thread)
 
     def run(self) -> int:
-        with self.app.db.begin() as session:
-            for row in recover(session, self.app.now()):
-                log.error("outbox: unknown outcome, not resent: <%s> %s", row.message_id,
-                          row.subject)
         for box in self.app.settings.mailboxes:
             for folder in box.folders:
                 self._start(f"watch-{box.name}/{folder}", self._watch, box, folder)
