@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from conftest import ROOT, smtp_block
 from servers import imap_login
+from test_run import wait_for
 
 from mailflow.app import load_app
 from mailflow.errors import ConfigError
@@ -328,16 +329,6 @@ def test_hr_is_mailed_once_a_year_and_the_log_says_it_once_a_day(project, smtp_s
 
 # -- the service ---------------------------------------------------------------------------
 
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def test_the_service_on_4_january_2027(project, passwords, dovecot, smtp_server):
     folder = "C" + uuid.uuid4().hex[:8]
     client = imap_login("127.0.0.1", dovecot.port, "hr@example.com", "secret-hr")
@@ -354,7 +345,7 @@ def test_the_service_on_4_january_2027(project, passwords, dovecot, smtp_server)
         def subjects() -> list[str]:
             return [m["Subject"] for m in smtp_server.recorder.parsed()]
 
-        _wait_for(lambda: len([s for s in subjects() if s.startswith("日清")]) == 2
+        wait_for(lambda: len([s for s in subjects() if s.startswith("日清")]) == 2
                   and any("调休" in s for s in subjects()), 60,
                   "the day's two digests and the mail to HR")
         time.sleep(16)                                  # a further scheduler tick

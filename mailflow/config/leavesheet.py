@@ -4,12 +4,12 @@ command's start (records/leave.py sync_sheet)."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from ..errors import ConfigError, Problem
+from .csvfile import cell_date, read_rows
 from .policy import LeaveRules
 from .roster import Roster
 
@@ -33,19 +33,8 @@ class SheetRow:
 def load_leave_sheet(path: Path, rules: LeaveRules, roster: Roster) -> list[SheetRow]:
     """Every row, or a ConfigError naming the file, line and fix of each bad one."""
     file = str(path)
-    if not path.exists():
-        raise ConfigError([Problem(file, "(file)", "does not exist",
-                                   "create it with the header email,from,to,kind,note, or "
-                                   "remove leave = … from [company]")])
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError([Problem(file, "(encoding)", "is not UTF-8",
-                                   "save it as CSV UTF-8")]) from None
-    rows = list(csv.reader(text.splitlines()))
-    if not rows or tuple(c.strip().lower() for c in rows[0]) != HEADER:
-        raise ConfigError([Problem(file, "line 1", f"header is {rows[0] if rows else 'missing'}",
-                                   f"the first line must be {','.join(HEADER)}")])
+    rows = read_rows(path, HEADER, "create it with the header email,from,to,kind,note, or "
+                     "remove leave = … from [company]")
     kinds = ", ".join(w for k in rules.kinds for w in (k.name, *k.aliases))
     problems: list[Problem] = []
     out: list[SheetRow] = []
@@ -62,7 +51,10 @@ def load_leave_sheet(path: Path, rules: LeaveRules, roster: Roster) -> list[Shee
         if not roster.known(email):
             problems.append(Problem(file, f"line {n}, email", f"{email!r} is not on the roster",
                                     "use the address the roster has for this person"))
-        start = _day(file, n, "from", start_s, problems)
+        start = _day(file, n, "from", start_s, problems) if start_s else None
+        if not start_s:
+            problems.append(Problem(file, f"line {n}, from", "is empty",
+                                    "write the first day of leave as YYYY-MM-DD"))
         end = _day(file, n, "to", end_s, problems) if end_s else start
         kind = kind or rules.default_kind
         if rules.kind(kind) is None:
@@ -80,9 +72,5 @@ def load_leave_sheet(path: Path, rules: LeaveRules, roster: Roster) -> list[Shee
 
 
 def _day(file: str, line: int, column: str, value: str, problems: list[Problem]) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        problems.append(Problem(file, f"line {line}, {column}", f"{value!r} is not a date",
-                                "write dates as YYYY-MM-DD, e.g. 2026-12-03"))
-        return None
+    return cell_date(value, file, line, column, problems,
+                     "write dates as YYYY-MM-DD, e.g. 2026-12-03")

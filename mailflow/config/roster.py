@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from ..errors import ConfigError, Problem
+from .csvfile import cell_date, read_rows
 
 HEADER = ("email", "name", "role", "region", "supervisor", "start_date", "end_date", "probation")
 ROLES = ("sales", "supervisor", "hr", "management")
@@ -62,35 +62,11 @@ class Roster:
         return {p.email for p in self.people if p.role == role}
 
 
-def _date(value: str, file: str, line: int, column: str, problems: list[Problem]) -> date | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        problems.append(Problem(file, f"line {line}, {column}", f"{value!r} is not a date",
-                                "write dates as YYYY-MM-DD, or leave the cell empty"))
-        return None
-
-
 def load_roster(path: Path) -> Roster:
     problems: list[Problem] = []
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError([Problem(file, "(file)", "does not exist",
-                                   "create the roster CSV with the header "
-                                   + ",".join(HEADER) + " or fix [company] roster")]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([Problem(file, "(encoding)", "is not UTF-8",
-                                   "save it as CSV UTF-8 (Excel: 另存为 → CSV UTF-8)")]) from None
-    reader = csv.reader(text.splitlines())
-    rows = list(reader)
-    if not rows or tuple(h.strip().lower() for h in rows[0]) != HEADER:
-        raise ConfigError([Problem(file, "line 1", f"header is {rows[0] if rows else 'missing'}",
-                                   "the first line must be exactly " + ",".join(HEADER))])
+    rows = read_rows(path, HEADER, "create the roster CSV with the header "
+                     + ",".join(HEADER) + " or fix [company] roster")
     people: list[Person] = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -112,8 +88,8 @@ def load_roster(path: Path) -> Roster:
         if probation not in ("", "yes", "no"):
             problems.append(Problem(file, f"line {n}, probation", f"{cells['probation']!r}",
                                     "write yes or no"))
-        start = _date(cells["start_date"], file, n, "start_date", problems)
-        end = _date(cells["end_date"], file, n, "end_date", problems)
+        start = cell_date(cells["start_date"], file, n, "start_date", problems)
+        end = cell_date(cells["end_date"], file, n, "end_date", problems)
         if start and end and end < start:
             problems.append(Problem(file, f"line {n}, end_date", f"{end} is before {start}",
                                     "correct the dates: end_date is the last day in this role"))

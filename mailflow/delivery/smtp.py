@@ -231,19 +231,18 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
     `sending` by a sender that is gone (killed, or another instance that died) are settled:
     pending again when it stopped before the end of DATA, `unknown` (reported) after it.
     Every pass does this, not only a start, so a running instance finishes what a dead
-    one left."""
+    one left. Rows past their use (a reminder after its deadline) expire unsent."""
     with app.db.begin() as session:
         for row in outbox.recover(session, app.now()):
             report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
                                   f"{row.last_error}")
+        report.expired += outbox.expire(session, app.now())
     await asyncio.gather(*(_lane(app, cfg, report, progress) for _ in range(cfg.connections)))
 
 
 async def _open(app: App, cfg: Smtp, report: SendReport) -> aiosmtplib.SMTP | None:
     """A connection when some row is due and the server can be used; else None, with the
     problem recorded."""
-    with app.db.begin() as session:
-        report.expired += outbox.expire(session, app.now())
     with app.read.begin() as session:
         if not outbox.any_due(session, app.now()):
             return None
