@@ -86,6 +86,13 @@ class Workdays:
                 f"gives off] and workdays = [the weekend days it makes workdays], then run "
                 f"`mailflow check-config` and restart `mailflow run`.")
 
+    def unentered_line(self, year: int) -> str:
+        """The same in one line, for logs: commands and the service's daily line."""
+        week = "Mon–Sat" if self.default_week() == "mon-sat" else "Mon–Fri"
+        return (f"the 调休 of {year} is not entered in {self.rules.file}: judged by the law's "
+                f"holidays on a {week} week until [years.{year}] is added (`mailflow "
+                "check-config` says how)")
+
     def default_week(self) -> str:
         """The week an unentered year is judged on."""
         if self.rules.unknown_year:
@@ -117,10 +124,7 @@ class Workdays:
             # One short line per command; check-config, the service's daily line and HR's
             # mail say how to enter it.
             self._said.add(day.year)
-            week = "Mon–Sat" if self.default_week() == "mon-sat" else "Mon–Fri"
-            log.warning("the 调休 of %d is not entered in %s: judged by the law's holidays on "
-                        "a %s week until [years.%d] is added (`mailflow check-config` says how)",
-                        day.year, self.rules.file, week, day.year)
+            log.warning("%s", self.unentered_line(day.year))
         last = 6 if self.default_week() == "mon-sat" else 5
         return (not off and day.weekday() < last), off
 

@@ -47,7 +47,7 @@ def check_year(app: App, day: date) -> str:
         return "the 调休 of every year in use is known"
     notes = []
     for year in years:
-        log.warning("%s", app.workdays.unentered_warning(year))
+        log.warning("%s", app.workdays.unentered_line(year))
         try:
             q = queue_hr_notice(app, year, day)
             mail = q.note or ("queued" if q.added else "queued before")
