@@ -163,11 +163,20 @@ def connect_all(path: Path) -> list[tuple[bool, str]]:
                           IMAP_PORTS)
             out.append((False, f"{where}: {text}" + (f"; {fix}" if fix else "")))
             continue
+        problems = []
+        for folder in box.folders:   # each folder opened read-only, as the service will
+            try:
+                client.examine(box, folder)
+            except (imap.ImapError, OSError) as exc:
+                problems.append(str(exc))
         try:
             client.logout()
         except Exception:  # the login worked, which is what was asked
             pass
-        out.append((True, f"{where}: logged in"))
+        if problems:
+            out.append((False, f"{where}: logged in, but " + "; ".join(problems)))
+        else:
+            out.append((True, f"{where}: logged in, folders {', '.join(box.folders)} open"))
     smtp = settings.smtp
     if smtp is not None:
         where = f"SMTP server {smtp.host}:{smtp.port}"

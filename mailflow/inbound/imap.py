@@ -105,9 +105,19 @@ class Client(IMAPClient):
             info = self.select_folder(folder, readonly=True)
         except IMAPClientError as exc:
             raise ImapError(f"mailbox {box.name}: folder {folder!r} cannot be opened: "
-                            f"{error_text(exc)}") from None
+                            f"{error_text(exc)}{self._folders_hint()}") from None
         self.examined = (folder, int(info[b"UIDVALIDITY"]))
         return self.examined[1]
+
+    def _folders_hint(self) -> str:
+        """The folders the server has, for the fix of a misnamed one (a client shows 收件箱
+        where the server says INBOX)."""
+        try:
+            names = [str(name) for _, _, name in self.list_folders()]
+        except (IMAPClientError, OSError):
+            return ""
+        shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
+        return f"; this server has: {shown}; name one of them in folders = [...]" if names else ""
 
     def saw_new_mail(self) -> bool:
         """Did the server report new mail (an untagged EXISTS) since the last call?"""

@@ -246,21 +246,18 @@ def _poll_box(app: App, box: Mailbox, judging: Judging, progress: Progress) -> N
     try:
         client = imap.connect(box, box.password())
     except imap.ImapError as exc:
-        counts.errors.append(str(exc))
-        progress(f"{box.name}: {exc}")
+        counts.errors.append(str(exc))     # the caller says it, once
         return
     try:
         for folder in box.folders:
             poll_folder(app, client, box, folder, judging, progress)
     except imap.ImapError as exc:
         counts.errors.append(str(exc))
-        progress(str(exc))
     except (OSError, IMAPClientError) as exc:
         # A server that dies mid-FETCH: what was recorded stays, with the folder's
         # position; the next poll goes on from there.
         msg = f"mailbox {box.name}: connection lost: {imap.error_text(exc)}"
         counts.errors.append(msg)
-        progress(msg)
     finally:
         try:
             client.logout()
