@@ -324,3 +324,17 @@ def test_check_config_connect_names_each_server_that_fails(project, auth_server,
                and "MAILFLOW_TEST_SUP_PASSWORD" in ln for ln in failed), failed
     assert any("SMTP" in ln and "refused the login" in ln and "535" in ln for ln in failed)
     assert "ok: mailbox 'hr'" in bad.out
+
+
+def test_check_config_connect_opens_each_folder_and_names_the_servers_folders(
+        project, dovecot, passwords):
+    """Day one: the folder written as a mail client shows it (收件箱), not as the server
+    names it (INBOX). --connect finds it, not the first poll."""
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=("收件箱",))
+    res = project.cli("check-config", "--connect")
+    assert res.code == 1 and "Traceback" not in res.out + res.err
+    [line] = [ln for ln in res.out.splitlines() if ln.startswith("error: mailbox 'hr'")]
+    assert "logged in, but" in line and "'收件箱' cannot be opened" in line
+    assert "this server has: " in line and "INBOX" in line
+    poll = project.cli("poll", "--once")
+    assert poll.code == 1 and poll.err.count("'收件箱' cannot be opened") == 1, poll.err
