@@ -116,6 +116,8 @@ class Client(IMAPClient):
             names = [str(name) for _, _, name in self.list_folders()]
         except (IMAPClientError, OSError):
             return ""
+        # INBOX first: it is the folder most people mean (收件箱 in their client).
+        names.sort(key=lambda n: n.upper() != "INBOX")
         shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
         return f"; this server has: {shown}; name one of them in folders = [...]" if names else ""
 
