@@ -336,5 +336,6 @@ def test_check_config_connect_opens_each_folder_and_names_the_servers_folders(
     [line] = [ln for ln in res.out.splitlines() if ln.startswith("error: mailbox 'hr'")]
     assert "logged in, but" in line and "'收件箱' cannot be opened" in line
     assert "this server has: " in line and "INBOX" in line
+    assert "mailbox hr:" not in line, "the mailbox is named once, at the start"
     poll = project.cli("poll", "--once")
     assert poll.code == 1 and poll.err.count("'收件箱' cannot be opened") == 1, poll.err

@@ -5,6 +5,7 @@ digest) while a year's 调休 is not entered. Every clock is pinned."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -355,6 +356,7 @@ def test_the_service_on_4_january_2027(project, passwords, dovecot, smtp_server)
     out = log.read_text(errors="replace")
     assert "Traceback" not in out
     assert "job close-day for 2027-01-04: 4 missing" in out
+    assert len(re.findall(r"close-day.{0,5}2027-01-04: 4 missing", out)) == 1, "logged once"
     assert "2027-01-01" not in out                     # 元旦 closed nothing
     assert "job calendar for 2027-01-04: 2027 not entered; mail to HR queued" in out
     warnings = [line for line in out.splitlines() if "WARNING" in line and "调休 of 2027" in line]

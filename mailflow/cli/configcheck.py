@@ -158,7 +158,8 @@ def connect_all(path: Path) -> list[tuple[bool, str]]:
         try:
             client = imap.connect(box, box.password())
         except (imap.ImapError, UserError, ConfigError) as exc:
-            text = str(exc)
+            # `where` names the mailbox already
+            text = str(exc).removeprefix(f"mailbox {box.name}: ")
             fix = tls_fix(f"[[mailbox]] {box.name!r}", box.security, box.port, text,
                           IMAP_PORTS)
             out.append((False, f"{where}: {text}" + (f"; {fix}" if fix else "")))
@@ -168,7 +169,7 @@ def connect_all(path: Path) -> list[tuple[bool, str]]:
             try:
                 client.examine(box, folder)
             except (imap.ImapError, OSError) as exc:
-                problems.append(str(exc))
+                problems.append(str(exc).removeprefix(f"mailbox {box.name}: "))
         try:
             client.logout()
         except Exception:  # the login worked, which is what was asked
