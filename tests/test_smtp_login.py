@@ -141,6 +141,7 @@ def test_wrong_password_then_right_one_delivers_every_mail_once(queued, auth_ser
         in res.out
     assert f"refused the login as {USER} (535 " in res.out and f"${ENV}" in res.out
     assert states(queued) == ["pending"] * 4          # not `sending`, not `unknown`
+    assert auth_server.logins == [False], "one failed login, not one per mechanism"
     # HR's daily view says the same, in one line.
     status = queued.cli("status", "--date", "2026-11-19", now=NOW)
     [line] = [ln for ln in status.out.splitlines() if ln.startswith("outbox:")]

@@ -122,7 +122,7 @@ async def connect(cfg: Smtp) -> aiosmtplib.SMTP:
     if not cfg.username:
         return client
     try:
-        await client.login(cfg.username, password)
+        await _login(client, cfg.username, password)
     except aiosmtplib.SMTPAuthenticationError as exc:
         client.close()
         raise ServerUnusable("login", f"{where} refused the login as {cfg.username} "
@@ -137,6 +137,27 @@ async def connect(cfg: Smtp) -> aiosmtplib.SMTP:
                                  '[smtp] security = "starttls" or "ssl"') from None
         raise ServerUnusable("connect", f"cannot log in to {where}: {text}") from None
     return client
+
+
+async def _login(client: aiosmtplib.SMTP, username: str, password: str) -> None:
+    """Log in with the first mechanism that works, like aiosmtplib's login, but stop at a
+    535: the password is wrong whatever the mechanism, and every further try is one more
+    failed login towards the account's lockout (QQ and NetEase lock after a few)."""
+    if client.is_ehlo_or_helo_needed:
+        await client.ehlo()
+    if not client.supports_extension("auth"):
+        await client.login(username, password)   # raises the "no AUTH" error it words
+        return
+    failure: aiosmtplib.SMTPAuthenticationError | None = None
+    for name in client.supported_auth_methods:
+        try:
+            await getattr(client, f"auth_{name.replace('-', '')}")(username, password)
+            return
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            failure = exc
+            if exc.code == 535:
+                break
+    raise failure or aiosmtplib.SMTPException("no login mechanism this server offers works")
 
 
 _LOST = "connection lost before the end of the message (not delivered)"
@@ -237,7 +258,13 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
             report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
                                   f"{row.last_error}")
         report.expired += outbox.expire(session, app.now())
-    await asyncio.gather(*(_lane(app, cfg, report, progress) for _ in range(cfg.connections)))
+    # One connection first: a server that refuses the login refuses it once per pass, not
+    # once per lane (each refusal counts towards the account's lockout).
+    first = await _open(app, cfg, report)
+    if first is None:
+        return
+    await asyncio.gather(*(_lane(app, cfg, report, progress, first if i == 0 else None)
+                           for i in range(cfg.connections)))
 
 
 async def _open(app: App, cfg: Smtp, report: SendReport) -> aiosmtplib.SMTP | None:
@@ -259,10 +286,9 @@ async def _open(app: App, cfg: Smtp, report: SendReport) -> aiosmtplib.SMTP | No
     return client
 
 
-async def _lane(app: App, cfg: Smtp, report: SendReport,
-                progress: Callable[[str], None]) -> None:
+async def _lane(app: App, cfg: Smtp, report: SendReport, progress: Callable[[str], None],
+                client: aiosmtplib.SMTP | None) -> None:
     sender = parseaddr(cfg.sender)[1]
-    client: aiosmtplib.SMTP | None = None
     done: tuple[int, dict[str, str]] | None = None   # delivered, not yet marked sent
     try:
         while True:
