@@ -254,6 +254,12 @@ _outcomes: dict[str, dict[str, int]] = {}
 
 
 def pytest_runtest_logreport(report):  # type: ignore[no-untyped-def]
+    if report.when == "teardown":
+        fuzzed = sum(n for key, n in report.user_properties if key == "examples")
+        if fuzzed:
+            bad = _outcomes.setdefault("bad input", {"passed": 0, "failed": 0})
+            bad["examples"] = bad.get("examples", 0) + fuzzed
+        return
     if report.when != "call":
         return
     path = report.nodeid.split("::")[0]
@@ -269,12 +275,9 @@ def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
     import json
     # The runs under a fake clock take a part of the suite: their counts are not the
     # report's (scripts/test.sh sets FAKETIME for them).
-    if not _outcomes or os.environ.get("FAKETIME"):
+    # Under pytest-xdist the reports reach the controlling process, which writes the file.
+    if not _outcomes or os.environ.get("FAKETIME") or hasattr(session.config, "workerinput"):
         return
-    fuzzed = sum(sum(m.EXAMPLES.values()) for m in list(sys.modules.values())
-                 if m is not None and isinstance(getattr(m, "EXAMPLES", None), dict))
-    if fuzzed:
-        _outcomes.setdefault("bad input", {"passed": 0, "failed": 0})["examples"] = fuzzed
     out = ROOT / "build"
     out.mkdir(exist_ok=True)
     name = "reliability-postgresql.json" if ON_POSTGRES else "reliability-sqlite.json"

@@ -75,7 +75,9 @@ EXAMPLES: dict[str, int] = {}
 def examples(request):
     """Counts the examples hypothesis ran, for the reliability report."""
     EXAMPLES[request.node.name] = 0
-    return request.node.name
+    yield request.node.name
+    # On the test's report, so a run spread over worker processes counts them too.
+    request.node.user_properties.append(("examples", EXAMPLES[request.node.name]))
 
 
 @pytest.mark.clockfree
