@@ -22,7 +22,7 @@ from ..store import leases
 from ..app import App
 from ..errors import ConfigError, UserError
 from .jobs import JOBS, Job, run_due
-from .pipeline import Counts, Judging, poll_folder
+from .pipeline import Counts, Judging, note_failing, note_fetched, poll_folder
 from ..config.settings import Mailbox
 from ..delivery.smtp import SendReport, send_loop
 
@@ -108,6 +108,7 @@ class Service:
                 self._renew(lease)
                 client = imap.connect(box, box.password())
                 self._fetch(client, box, folder)     # catch up by UID after (re)connecting
+                note_fetched(self.app, box, folder)
                 delay = 1.0
                 idle = b"IDLE" in client.capabilities()
                 log.info("watching %s/%s with %s", box.name, folder,
@@ -130,10 +131,12 @@ class Service:
                 wait = min(BACKOFF_MAX, delay) * random.uniform(0.5, 1.5)
                 log.warning("%s/%s: %s; reconnecting in %.0fs", box.name, folder,
                             imap.error_text(exc), wait)
+                self._note_failing(box, folder, imap.error_text(exc))
                 self.stop.wait(wait)
                 delay = min(BACKOFF_MAX, delay * 2)
             except (ConfigError, UserError) as exc:
                 log.error("%s/%s: %s", box.name, folder, exc)
+                self._note_failing(box, folder, str(exc))
                 self.stop.wait(poll_every)
             except Exception:  # a watcher must outlive anything one fetch can throw
                 log.exception("%s/%s: unexpected error; reconnecting in %.0fs", box.name,
@@ -146,6 +149,12 @@ class Service:
                         client.logout()
                     except Exception:  # the connection may be gone already
                         pass
+
+    def _note_failing(self, box: Mailbox, folder: str, error: str) -> None:
+        try:
+            note_failing(self.app, box, [folder], error)
+        except Exception:  # a database that is away too: the log line above says it
+            log.exception("%s/%s: the failure could not be recorded", box.name, folder)
 
     def _wait_renewing(self, seconds: float, lease: str) -> None:
         end = time.monotonic() + seconds
