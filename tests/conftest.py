@@ -260,6 +260,7 @@ def pytest_runtest_logreport(report):  # type: ignore[no-untyped-def]
     path = report.nodeid.split("::")[0]
     group = next((name for d, name in RELIABILITY_DIRS.items() if f"/{d}/" in f"/{path}"), None)
     group = group or ("spoof" if "authres" in report.nodeid or "spoof" in report.nodeid else None)
+    group = group or ("health" if path.endswith(("test_health.py", "test_systemd.py")) else None)
     if group is None:
         return
     counts = _outcomes.setdefault(group, {"passed": 0, "failed": 0})

@@ -274,3 +274,20 @@ def test_bad_thresholds_and_it_address_name_file_key_and_fix(project):
     assert f"{rules}: alerts.usual_min_days: is 6, more than usual_workdays (5)" in result.out
     assert f"{rules}: health.fetch_stale: is not a known key" in result.out
     assert "Traceback" not in result.out + result.err
+
+
+def test_templates_without_the_alert_mail_still_show_the_health(project, smtp_server):
+    from mailflow.app import load_app
+    from mailflow.service.jobs import JOBS, run_due
+
+    project.write_settings(smtp_block(smtp_server.port))
+    for path in [*(project.root / "templates").glob("alert.*"),
+                 project.root / "templates" / "digest.txt.j2"]:
+        path.unlink()      # a templates folder from an older release, and a job that fails
+    app = load_app(project.settings, "2026-11-24T21:45:00+08:00")
+    run_due(app, tuple(j for j in JOBS if j.name == "close-day"))
+    result = project.cli("health", now="2026-11-24T21:50:00+08:00")
+    assert result.code == 1 and "Traceback" not in result.out + result.err
+    assert "problem: job close-day for 2026-11-24 failed" in result.out
+    assert "alert mails: not queued:" in result.out and "alert templates" in result.out
+    assert outbox(project) == []

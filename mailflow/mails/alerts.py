@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from ..app import App
+from ..errors import ConfigError
 from ..records.health import Finding, Health
 from .letters import Letter, Queued, name_of, queue_letters
 
@@ -35,7 +36,16 @@ def context(app: App, finding: Finding) -> dict[str, Any]:
 
 
 def queue_alerts(app: App, health: Health) -> Queued:
-    """Queue a mail for each problem of `health` that is mailed, once per problem per day."""
+    """Queue a mail for each problem of `health` that is mailed, once per problem per day.
+    Templates that cannot render it (a templates folder from before this mail existed)
+    queue nothing and say so in the note: the health report itself must still be seen."""
+    try:
+        return _queue(app, health)
+    except ConfigError as exc:
+        return Queued(0, 0, "not queued: " + "; ".join(str(p) for p in exc.problems))
+
+
+def _queue(app: App, health: Health) -> Queued:
     alerts = [f for f in health.problems if f.alert]
     if not alerts:
         return Queued(0, 0)

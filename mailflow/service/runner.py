@@ -57,6 +57,7 @@ class Service:
         self.idle_renew = idle_renew
         self.threads: list[threading.Thread] = []
         self._renewed: dict[str, float] = {}
+        self._alert_note = ""
 
     # -- mailbox watchers -----------------------------------------------------------
 
@@ -256,6 +257,9 @@ class Service:
             log.warning("health: %d alert mail(s) to HR queued: %s", queued.added,
                         "; ".join(p.text for p in found.problems if p.alert))
             self.mail_arrived.set()
+        elif queued.note and queued.note != self._alert_note:
+            log.error("health: alert mails %s", queued.note)   # said once, until it changes
+        self._alert_note = queued.note
         since = found.smtp_failing_since
         limit = self.app.policy.health.smtp_failing_minutes
         if since is not None and self.app.now() - since >= timedelta(minutes=limit) and \
