@@ -203,6 +203,7 @@ ANYDATE = (
     "test_mails.py", "test_notice_wording.py", "test_poll_week.py", "test_cli.py",
     "test_demo.py", "test_outbound.py", "test_run.py", "test_store.py", "test_roster.py",
     "test_classify.py", "test_parse.py", "test_settings.py", "test_service.py", "test_leave.py",
+    "test_health.py",
     "test_imap.py::test_first_sync_since",
     "test_imap.py::test_a_year_the_calendar_package_does_not_know_is_judged",
     "test_faults.py::test_host_clock_in_utc_company_in_shanghai",
@@ -225,6 +226,7 @@ DBFREE = (
     "test_charsets.py", "test_checks.py", "test_classify.py", "test_clientmail.py",
     "test_codes.py", "test_demo.py", "test_parse.py", "test_render.py", "test_roster.py",
     "test_sections.py", "test_service_unit.py", "test_wheel.py", "test_layout.py",
+    "test_systemd.py::test_notify_*", "test_systemd.py::test_watchdog_*",
     "test_cli.py::test_demo_*", "test_badmail.py::test_fuzz_*",
     "test_badmail.py::test_corpus_is_large_enough", "test_badmail.py::test_each_corpus_mail_*",
     "test_badmail.py::test_the_two_largest_are_bounded",
@@ -265,6 +267,7 @@ def pytest_runtest_logreport(report):  # type: ignore[no-untyped-def]
     path = report.nodeid.split("::")[0]
     group = next((name for d, name in RELIABILITY_DIRS.items() if f"/{d}/" in f"/{path}"), None)
     group = group or ("spoof" if "authres" in report.nodeid or "spoof" in report.nodeid else None)
+    group = group or ("health" if path.endswith(("test_health.py", "test_systemd.py")) else None)
     if group is None:
         return
     counts = _outcomes.setdefault(group, {"passed": 0, "failed": 0})

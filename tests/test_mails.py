@@ -93,3 +93,41 @@ def test_compliance_mails_hr_once_with_the_sheet_and_csv(mailing):
     raw = row.raw
     assert raw.count(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") == 1
     assert b"text/csv" in raw
+
+
+def test_alerts_one_per_problem_per_day_each_in_its_own_words(mailing):
+    from datetime import datetime, timezone
+
+    from mailflow.mails.alerts import queue_alerts
+    from mailflow.records.health import Finding, Health
+
+    def found(now: str, *problems: Finding) -> Health:
+        return Health(datetime.fromisoformat(now), [], None, None, None, 0, [],
+                      list(problems), [])
+
+    since = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+    problems = (
+        Finding("mailbox:hr", "mailbox", "…", since, True,
+                {"mailbox": "hr", "folders": "INBOX", "error": "refused", "since": "09:00"}),
+        Finding("silent:hr:2026-11-24", "silent", "…", since, True,
+                {"mailbox": "hr", "date": "2026-11-24", "deadline": "2026-11-24 21:00",
+                 "had": 8, "of": 10}),
+        Finding("job:close-day:2026-11-24", "job", "…", since, True,
+                {"job": "close-day", "period": "2026-11-24", "error": "boom", "since": "21:30"}),
+        Finding("smtp", "smtp", "…", since, False))
+    app = load_app(mailing.settings, "2026-11-24T22:00+08:00")
+    assert queue_alerts(app, found("2026-11-24T22:00+08:00", *problems)) == Queued(3, 0)
+    assert queue_alerts(app, found("2026-11-24T23:00+08:00", *problems)) == Queued(0, 3)
+    assert queue_alerts(app, found("2026-11-25T08:00+08:00", *problems[:1])) == Queued(1, 0)
+    rows = outbox(mailing)
+    assert [(r.kind, r.period, r.to_addrs) for r in rows] == \
+        [("alert", "2026-11-24", ["hr@example.com"])] * 3 + \
+        [("alert", "2026-11-25", ["hr@example.com"])]
+    assert [r.subject for r in rows[:3]] == [
+        "日报助手告警：邮箱 hr 自 09:00 起无法收信",
+        "日报助手告警：邮箱 hr 没有收到 2026-11-24 的任何日报",
+        "日报助手告警：定时任务 close-day（2026-11-24）运行失败"]
+    from email import message_from_bytes, policy
+
+    body = message_from_bytes(rows[1].raw, policy=policy.default).get_body(("plain",))
+    assert "最近 10 个工作日里有 8 天收到" in body.get_content()

@@ -288,6 +288,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    from .health import health
+
+    return health(_load(args), args.json)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from ..records.export import collect, to_csv, to_json
 

@@ -14,8 +14,8 @@ from datetime import date
 
 from ..errors import ConfigError, UserError
 from .commands import (cmd_check_config, cmd_close_day, cmd_close_month, cmd_close_week,
-                       cmd_compile_weekly, cmd_demo, cmd_excuse, cmd_export, cmd_history,
-                       cmd_hr_monthly, cmd_ingest, cmd_init, cmd_leave, cmd_meeting,
+                       cmd_compile_weekly, cmd_demo, cmd_excuse, cmd_export, cmd_health,
+                       cmd_history, cmd_hr_monthly, cmd_ingest, cmd_init, cmd_leave, cmd_meeting,
                        cmd_month_end, cmd_poll, cmd_remind, cmd_run, cmd_send, cmd_status)
 
 EPILOG = """\
@@ -169,6 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
             "with the first report's arrival time and the rule breaks.")
     p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="the day (default: today)")
     p.add_argument("--json", action="store_true", help="print JSON (the documented shape)")
+
+    p = add("health", cmd_health, "what is wrong now: mailboxes, SMTP, outbox, jobs, calendar",
+            "Exit 0 when all is well, 1 with a line per problem: a mailbox folder failing or "
+            "not fetched for longer than rules/health.toml allows, SMTP failing (since when) "
+            "and the last delivery, outbox mail of unknown outcome, jobs that failed or were "
+            "skipped, a mailbox that usually has reports with none by a workday's deadline, "
+            "a year whose 调休 is not entered. Queues the day's alert mail to HR (and "
+            "[company] it) for each problem that is mailed, once per problem per day.")
+    p.add_argument("--json", action="store_true", help="print JSON (the shape in the README)")
 
     p = add("leave", cmd_leave, "add, list or cancel leave (请假)",
             "Leave entered by the operator is approved at once (source cli). A workday inside "

@@ -21,6 +21,7 @@ roster = "roster.csv"              # HR's roster; relative to this file
 hr = ["hr@example.com"]            # FILL IN: HR's addresses (any one in Cc satisfies the rule)
 management = ["gm@example.com"]    # FILL IN: where supervisors send their weekly reports
 authserv_ids = ["mx.example.com"]  # your mail server's Authentication-Results id
+# it = ["it@example.com"]          # also gets the alert mails (a mailbox down, a job failed)
 rules = "rules"
 templates = "templates"
 

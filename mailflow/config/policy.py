@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import Problem
 from .codes import CHECKS, NOTICE_CODES
+from .healthrules import HealthRules, load_health
 from .tomlread import TableReader, load_toml, raise_if
 
 WEEKS = ("statutory", "mon-fri", "mon-sat")
@@ -230,6 +231,7 @@ class Policy:
     monthly: MonthlyRules = DEFAULT_MONTHLY
     meeting: MeetingRules = DEFAULT_MEETING
     leave: LeaveRules = DEFAULT_LEAVE
+    health: HealthRules = HealthRules()
 
 
 def _parse_time(t: TableReader, name: str, default: str) -> time:
@@ -683,6 +685,7 @@ def load_policy(rules_dir: Path) -> Policy:
     monthly = _load_monthly(rules_dir / "monthly.toml", problems)
     meeting = _load_meeting(rules_dir / "meeting.toml", problems)
     leave = _load_leave(rules_dir / "leave.toml", problems)
+    health = load_health(rules_dir / "health.toml", problems)
     raise_if(problems)
     assert daily is not None and workdays is not None and kinds is not None and notify
     assert weekly is not None and monthly is not None and meeting is not None
@@ -692,4 +695,4 @@ def load_policy(rules_dir: Path) -> Policy:
                                 f"{notify.close_day_at:%H:%M} is not after the deadline "
                                 f"{daily.deadline:%H:%M}", "close the day after the deadline"))
         raise_if(problems)
-    return Policy(daily, workdays, kinds, notify, weekly, monthly, meeting, leave)
+    return Policy(daily, workdays, kinds, notify, weekly, monthly, meeting, leave, health)

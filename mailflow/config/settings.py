@@ -69,6 +69,7 @@ class Company:
     rules: Path
     templates: Path
     leave: Path | None = None      # HR's leave sheet (leave.csv), when kept
+    it: tuple[str, ...] = ()       # also get the alert mails (a service gone dark)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,16 @@ def _read_server(t: TableReader, kind: str, label: str, warnings: list[str],
             "timeout": timeout, "ca_file": ca_file}
 
 
+def _addresses(t: TableReader, name: str) -> tuple[str, ...]:
+    """An optional list of mail addresses, each checked for its @."""
+    found = tuple(a.strip().lower() for a in t.str_list(name))
+    for a in found:
+        if a.count("@") != 1 or a.startswith("@") or a.endswith("@") or " " in a:
+            t.problem(name, f"{a!r} is not a mail address",
+                      f'write {name} = ["it@example.com"], or leave {name} out')
+    return found
+
+
 def load_settings(path: Path) -> Settings:
     path = path.resolve()
     problems: list[Problem] = []
@@ -183,6 +194,7 @@ def load_settings(path: Path) -> Settings:
         rules=_resolve(base, c.get("rules", str, "rules") or "rules"),
         templates=_resolve(base, c.get("templates", str, "templates") or "templates"),
         leave=_resolve(base, sheet) if (sheet := c.get("leave", str, "") or "") else None,
+        it=_addresses(c, "it"),
     )
     c.finish()
 

@@ -22,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..store import leases
 from ..app import App
+from ..delivery.outbox import clear_problem, record_problem
+from ..records.health import job_key
 from ..dates.deadlines import (assessment_due, deadline_for, last_workday, meeting_day,
                                meeting_starts, weekly_report_due)
 from ..mails.calendarnote import check_year
@@ -217,11 +219,32 @@ def run_due(app: App, jobs: tuple[Job, ...] = JOBS) -> list[str]:
                 log.exception("job %s for %s failed; it is tried again at the next tick",
                               job.name, day)
                 done.append(f"{job.name} {day}: failed: {exc}")
+                _note_failure(app, job, day, exc)
                 continue
             if _record(app, job.name, period, outcome):
+                _clear_failure(app, job.name, period)
                 log.info("job %s for %s: %s", job.name, period, outcome)
                 done.append(f"{job.name} {period}: {outcome}")
     return done
+
+
+def _note_failure(app: App, job: Job, day: date, exc: Exception) -> None:
+    """Keep the failure (`mailflow health`, the alert to HR) until the run succeeds."""
+    try:
+        period = job.period(app, day)
+    except Exception:  # the period itself could not be worked out: name the day
+        period = day.isoformat()
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())[:2000]
+    try:
+        with app.db.begin() as session:
+            record_problem(session, job_key(job.name, period), "job", text, app.now())
+    except Exception:  # the database itself failing: the log line above says it
+        log.exception("the failure of job %s could not be recorded", job.name)
+
+
+def _clear_failure(app: App, job: str, period: str) -> None:
+    with app.db.begin() as session:
+        clear_problem(session, job_key(job, period))
 
 
 def _last_due(app: App, job: Job, today: date, earliest: date) -> date | None:

@@ -31,8 +31,10 @@ from ..judging.judge import Assessment, Outcome, Pending, store
 from ..mails.notices import queue_notice
 from ..inbound.rawmail import RawMail
 from ..config.settings import Mailbox
+from ..delivery import outbox
+from ..records.health import folder_key
 from ..store import queries
-from ..store.models import Mail
+from ..store.models import Mail, ServerProblem
 from ..judging.workers import Assessor, worker_count
 
 log = logging.getLogger(__name__)
@@ -241,23 +243,49 @@ def poll_mailboxes(app: App, progress: Progress = _quiet) -> Counts:
     return counts
 
 
+def note_failing(app: App, box: Mailbox, folders: Iterable[str], error: str) -> None:
+    """Record that these folders cannot be fetched (`mailflow health` and the alert to HR
+    say since when); the first failure's time is kept while it lasts."""
+    with app.db.begin() as session:
+        for folder in folders:
+            outbox.record_problem(session, folder_key(box.name, folder), "imap", error,
+                                  app.now())
+
+
+def note_fetched(app: App, box: Mailbox, folder: str) -> None:
+    """The folder was fetched: forget its failure, if one was recorded (a read first, so
+    the usual case writes nothing)."""
+    key = folder_key(box.name, folder)
+    with app.read() as session:
+        if session.get(ServerProblem, key) is None:
+            return
+    with app.db.begin() as session:
+        if outbox.clear_problem(session, key):
+            log.info("mailbox %s/%s: fetched again", box.name, folder)
+
+
 def _poll_box(app: App, box: Mailbox, judging: Judging, progress: Progress) -> None:
     counts = judging.counts
     try:
         client = imap.connect(box, box.password())
     except imap.ImapError as exc:
         counts.errors.append(str(exc))     # the caller says it, once
+        note_failing(app, box, box.folders, str(exc))
         return
+    folder = box.folders[0] if box.folders else ""
     try:
         for folder in box.folders:
             poll_folder(app, client, box, folder, judging, progress)
+            note_fetched(app, box, folder)
     except imap.ImapError as exc:
         counts.errors.append(str(exc))
+        note_failing(app, box, [folder], str(exc))
     except (OSError, IMAPClientError) as exc:
         # A server that dies mid-FETCH: what was recorded stays, with the folder's
         # position; the next poll goes on from there.
         msg = f"mailbox {box.name}: connection lost: {imap.error_text(exc)}"
         counts.errors.append(msg)
+        note_failing(app, box, [folder], msg)
     finally:
         try:
             client.logout()

@@ -1,6 +1,9 @@
 """`mailflow run`: the service. One watcher thread per mailbox folder (IMAP IDLE, or
 polling where IDLE is missing or goes silent), the scheduler, and the outbox sender, until
-SIGTERM; then the mail in hand is finished and the process exits cleanly.
+SIGTERM; then the mail in hand is finished and the process exits cleanly. A health check
+each minute queues the alert mails to HR (mails/alerts.py) and logs SMTP failing for long;
+under systemd (Type=notify) it says READY=1, WATCHDOG=1 from the scheduler's loop and
+STOPPING=1 (systemd.py).
 
 Several instances may share one database (PostgreSQL): each folder is watched by the
 instance that holds its lease, each job's run by the one that holds that run's lease, and
@@ -14,6 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import schedule
 
@@ -21,8 +25,11 @@ from ..inbound import imap
 from ..store import leases
 from ..app import App
 from ..errors import ConfigError, UserError
+from . import systemd
 from .jobs import JOBS, Job, run_due
-from .pipeline import Counts, Judging, poll_folder
+from ..mails.alerts import queue_alerts
+from ..records.health import check as check_health
+from .pipeline import Counts, Judging, note_failing, note_fetched, poll_folder
 from ..config.settings import Mailbox
 from ..delivery.smtp import SendReport, send_loop
 
@@ -35,6 +42,8 @@ class LeaseLost(Exception):
 IDLE_SLICE = 5.0          # seconds per idle_check, so a stop request is seen quickly
 IDLE_RENEW = 10 * 60.0    # re-issue IDLE well under the 29 minutes servers allow (RFC 2177)
 BACKOFF_MAX = 300.0
+HEALTH_EVERY = 60.0       # seconds between health checks (alerts, the SMTP log line)
+SMTP_LOG_EVERY = 3600.0   # SMTP failing for long is logged again this often
 
 
 class Service:
@@ -48,6 +57,7 @@ class Service:
         self.idle_renew = idle_renew
         self.threads: list[threading.Thread] = []
         self._renewed: dict[str, float] = {}
+        self._alert_note = ""
 
     # -- mailbox watchers -----------------------------------------------------------
 
@@ -108,6 +118,7 @@ class Service:
                 self._renew(lease)
                 client = imap.connect(box, box.password())
                 self._fetch(client, box, folder)     # catch up by UID after (re)connecting
+                note_fetched(self.app, box, folder)
                 delay = 1.0
                 idle = b"IDLE" in client.capabilities()
                 log.info("watching %s/%s with %s", box.name, folder,
@@ -130,10 +141,12 @@ class Service:
                 wait = min(BACKOFF_MAX, delay) * random.uniform(0.5, 1.5)
                 log.warning("%s/%s: %s; reconnecting in %.0fs", box.name, folder,
                             imap.error_text(exc), wait)
+                self._note_failing(box, folder, imap.error_text(exc))
                 self.stop.wait(wait)
                 delay = min(BACKOFF_MAX, delay * 2)
             except (ConfigError, UserError) as exc:
                 log.error("%s/%s: %s", box.name, folder, exc)
+                self._note_failing(box, folder, str(exc))
                 self.stop.wait(poll_every)
             except Exception:  # a watcher must outlive anything one fetch can throw
                 log.exception("%s/%s: unexpected error; reconnecting in %.0fs", box.name,
@@ -146,6 +159,12 @@ class Service:
                         client.logout()
                     except Exception:  # the connection may be gone already
                         pass
+
+    def _note_failing(self, box: Mailbox, folder: str, error: str) -> None:
+        try:
+            note_failing(self.app, box, [folder], error)
+        except Exception:  # a database that is away too: the log line above says it
+            log.exception("%s/%s: the failure could not be recorded", box.name, folder)
 
     def _wait_renewing(self, seconds: float, lease: str) -> None:
         end = time.monotonic() + seconds
@@ -210,9 +229,48 @@ class Service:
         # jobs.run_due, whatever the host's time zone.
         sched.every(15).seconds.do(self._tick)
         self._tick()
+        # The watchdog is fed from this loop: a scheduler that hangs is restarted by systemd.
+        watchdog = systemd.watchdog_every()
+        fed = 0.0
         while not self.stop.is_set():
             sched.run_pending()
-            self.stop.wait(1.0)
+            if watchdog is not None and time.monotonic() - fed >= watchdog:
+                systemd.notify("WATCHDOG=1")
+                fed = time.monotonic()
+            self.stop.wait(min(1.0, watchdog) if watchdog else 1.0)
+
+    def _health(self) -> None:
+        smtp_logged = -SMTP_LOG_EVERY
+        while not self.stop.is_set():
+            try:
+                smtp_logged = self._check_health(smtp_logged)
+            except Exception:  # a check that fails must not stop the service
+                log.exception("health check failed; trying again in %.0fs", HEALTH_EVERY)
+            self.stop.wait(HEALTH_EVERY)
+
+    def _check_health(self, smtp_logged: float) -> float:
+        """Queue the day's alert mails; log SMTP failing for longer than the rules allow,
+        loudly and once an hour (it cannot be mailed). Returns when that was last logged."""
+        found = check_health(self.app)
+        queued = queue_alerts(self.app, found)
+        if queued.added:
+            log.warning("health: %d alert mail(s) to HR queued: %s", queued.added,
+                        "; ".join(p.text for p in found.problems if p.alert))
+            self.mail_arrived.set()
+        elif queued.note and queued.note != self._alert_note:
+            log.error("health: alert mails %s", queued.note)   # said once, until it changes
+        self._alert_note = queued.note
+        since = found.smtp_failing_since
+        limit = self.app.policy.health.smtp_failing_minutes
+        if since is not None and self.app.now() - since >= timedelta(minutes=limit) and \
+                time.monotonic() - smtp_logged >= SMTP_LOG_EVERY:
+            log.error("SMTP HAS FAILED SINCE %s (more than %d min): no mail goes out, not "
+                      "even the alerts to HR: %s", since.astimezone(self.app.tz)
+                      .strftime("%Y-%m-%d %H:%M"), limit, found.smtp_error)
+            smtp_logged = time.monotonic()
+        systemd.notify("STATUS=" + ("ok" if found.ok else
+                                    f"{len(found.problems)} problem(s): `mailflow health`"))
+        return smtp_logged
 
     def _sender(self) -> None:
         import asyncio
@@ -263,9 +321,12 @@ class Service:
                 self._start(f"watch-{box.name}/{folder}", self._watch, box, folder)
         self._start("scheduler", self._scheduler)
         self._start("sender", self._sender)
+        self._start("health", self._health)
         log.info("mailflow running: %d folder(s), scheduler, sender; SIGTERM stops it",
                  sum(len(b.folders) for b in self.app.settings.mailboxes))
+        systemd.notify("READY=1")
         self.stop.wait()
+        systemd.notify("STOPPING=1")
         log.info("stopping: finishing the mail in hand")
         self.mail_arrived.set()
         for thread in self.threads:

@@ -191,10 +191,12 @@ class OutboxMail(Base):
 
 class ServerProblem(Base):
     """Why a server cannot be used now (`kind`: login, tls, connect), in the words to show;
-    `since` is the first failure of this kind, the row is deleted when the server works."""
+    `since` is the first failure of this kind, the row is deleted when the server works.
+    Also a mailbox folder that cannot be fetched ("imap:<mailbox>/<folder>", kind imap) and
+    a job's run that failed ("job:<job>:<period>", kind job), for `mailflow health`."""
 
     __tablename__ = "server_problems"
-    server: Mapped[str] = mapped_column(String(100), primary_key=True)   # "smtp"
+    server: Mapped[str] = mapped_column(String(100), primary_key=True)   # "smtp", "imap:…", "job:…"
     kind: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
