@@ -76,15 +76,9 @@ def _one(parts: dict[str, str], arrival: date, start: date | None = None) -> dat
             return date(start.year, start.month, day)
         month = int(parts["m"])
         if start is not None:
-            # The end of a range: the first such date on or after the start.
-            for year in (start.year, start.year + 1):
-                try:
-                    found = date(year, month, day)
-                except ValueError:
-                    return None
-                if found >= start:
-                    return found
-            return None
+            # The end of a range runs into the next year only across New Year
+            # (12月30日-1月2日); an end written before its start is no range.
+            return date(start.year + (month < start.month), month, day)
         return _nearest(month, day, arrival)
     except ValueError:
         return None
@@ -98,8 +92,9 @@ def read_line(text: str, arrival: date, half_day_words: tuple[str, ...] = ()
     for m in _RANGE.finditer(line):
         start = _one(_fields(m, "a"), arrival)
         end = _one(_fields(m, "b"), arrival, start) if start else None
-        if start is not None and end is not None and end >= start:
-            return LeaveDates(start, end, half and start == end)
+        if start is not None and end is not None:
+            # A range written backwards is a slip no single day of it can stand for.
+            return LeaveDates(start, end, half and start == end) if end >= start else None
     for m in _SINGLE.finditer(line):
         start = _one(_fields(m, "a"), arrival)
         if start is not None:
