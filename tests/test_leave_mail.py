@@ -304,3 +304,35 @@ def test_hr_corrects_a_closed_missing(world):
         ("missing withdrawn", HR[1], "fix-hr@example.com")]
     # The HR mail sent before is not sent again.
     assert not [m for m in sent if m["Subject"].startswith("日清")]
+
+
+def test_a_request_not_to_the_supervisor_waits_and_approval_none_approves_on_arrival(world):
+    # 李娜 writes to HR only: not_to_supervisor on that mail, and the request waits.
+    world.arrive("iphone", mail(LI, "事假 明天", "家里有事", at(23, 19), "req-li@example.com",
+                                to=(HR,), cc=()))
+    data = world.export()
+    assert [(v["email"], v["date"], v["code"], v["detail"]) for v in data["violations"]] == \
+        [(LI[1], "2026-11-24", "not_to_supervisor", OTHER_SUP[1])]
+    assert [(e["from"], e["state"]) for e in data["leave"]] == [("2026-11-24", "pending")]
+    assert "not_to_supervisor" in data["commands"][0]["reason"]
+    assert world.sent("2026-11-23T19:05+08:00") == []
+    # With approval = "none" a request is approved when it arrives, and its sender told so;
+    # a half day is recorded and excuses nothing.
+    rules = world.project.root / "rules" / "leave.toml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace(
+        'approval = "supervisor"', 'approval = "none"'), encoding="utf-8")
+    world.arrive("coremail", mail(ZHAO, "请假 11月25日下午", "去医院复查", at(24, 9),
+                                  "req-zhao@example.com", to=(OTHER_SUP,)))
+    world.arrive("qqmail", mail(FENG, "年假 11月26日", "回老家", at(24, 9, 5),
+                                "req-feng2@example.com"))
+    leave = {e["email"]: e for e in world.export()["leave"]}
+    assert (leave[ZHAO[1]]["state"], leave[ZHAO[1]]["half_day"]) == ("approved", True)
+    assert (leave[FENG[1]]["state"], leave[FENG[1]]["decided_by"]) == ("approved", FENG[1])
+    sent = world.sent("2026-11-24T09:10+08:00")
+    assert sorted(m["To"].addresses[0].addr_spec for m in sent) == sorted([ZHAO[1], FENG[1]])
+    assert all("无需审批" in text_of(m) for m in sent)
+    for day in ("2026-11-25", "2026-11-26"):
+        world.cli("close-day", "--date", day, now=f"{day}T22:00+08:00")
+    assert world.status("2026-11-25", "2026-11-25T22:01+08:00")[ZHAO[1]]["status"] == "missing"
+    s = world.status("2026-11-26", "2026-11-26T22:01+08:00")[FENG[1]]
+    assert (s["status"], s["leave"]) == ("excused", "年假")
