@@ -199,8 +199,11 @@ def test_registered_by_a_supervisor_for_two_people(world):
     # 孙主管 registers 冯喆, who is not in his team: refused whole, nothing recorded.
     world.arrive("foxmail", mail(OTHER_SUP, "请假登记", "冯喆 11月26日 事假",
                                  at(23, 17, 30), "reg-sun@example.com", to=(HR,), cc=()))
+    # A kind followed by a name in the subject is a registration too (孙主管, his 李娜).
+    world.arrive("iphone", mail(OTHER_SUP, "病假 李娜 11月24日", "李娜 11月24日\n如题。",
+                                at(23, 18), "reg-sun2@example.com", to=(HR,), cc=()))
     world.cli("remind", "--date", "2026-11-24", now="2026-11-24T20:00+08:00")
-    assert sorted(r.to_addrs[0] for r in world.outbox("reminder")) == sorted([ZHAO[1], LI[1]])
+    assert [r.to_addrs[0] for r in world.outbox("reminder")] == [ZHAO[1]]
     world.cli("close-day", "--date", "2026-11-24", now="2026-11-24T22:00+08:00")
     s = world.status("2026-11-24", "2026-11-24T22:01+08:00")
     assert (s[FENG[1]]["status"], s[FENG[1]]["leave"]) == ("excused", "年假")
@@ -209,13 +212,15 @@ def test_registered_by_a_supervisor_for_two_people(world):
     assert sorted((e["email"], e["from"], e["to"], e["kind"], e["state"], e["decided_by"],
                    e["note"]) for e in data["leave"]) == [
         (FENG[1], "2026-11-24", "2026-11-25", "年假", "approved", SUP[1], "回老家"),
-        (HAN[1], "2026-11-24", "2026-11-24", "病假", "approved", SUP[1], "")]
+        (HAN[1], "2026-11-24", "2026-11-24", "病假", "approved", SUP[1], ""),
+        (LI[1], "2026-11-24", "2026-11-24", "病假", "approved", OTHER_SUP[1], "")]
     assert [(c["action"], c["state"]) for c in data["commands"]] == \
-        [("register", "applied"), ("register", "refused")]
+        [("register", "applied"), ("register", "refused"), ("register", "applied")]
     assert not [v for v in data["violations"] if v["email"] in (FENG[1], HAN[1])]
     sent = world.sent("2026-11-24T22:05+08:00")
-    [confirm] = [m for m in sent if m["Subject"].startswith("请假登记已生效")]
-    assert confirm["To"].addresses[0].addr_spec == SUP[1]
+    confirm, other = [m for m in sent if m["Subject"].startswith("请假登记已生效")]
+    assert confirm["To"].addresses[0].addr_spec == SUP[1] and "2 条" in confirm["Subject"]
+    assert other["To"].addresses[0].addr_spec == OTHER_SUP[1] and "1 条" in other["Subject"]
     assert "冯喆" in text_of(confirm) and "韩梅" in text_of(confirm)
     [refusal] = [m for m in sent if m["Subject"].startswith("未生效")]
     assert refusal["To"].addresses[0].addr_spec == OTHER_SUP[1]

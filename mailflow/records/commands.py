@@ -296,12 +296,25 @@ def _who(app: App, token: str, day: date) -> Person:
     return person
 
 
-def _entries(parsed: ParsedMail, arrival: date, half_words: tuple[str, ...]
-             ) -> list[tuple[str, LeaveDates, str]]:
+def _first_kind_end(subject: str, kinds: tuple[str, ...]) -> int | None:
+    found = [(subject.index(w), -len(w), w) for w in kinds if w in subject]
+    if not found:
+        return None
+    at, _, word = min(found)
+    return at + len(word)
+
+
+def _entries(parsed: ParsedMail, arrival: date, half_words: tuple[str, ...],
+             kinds: tuple[str, ...] = ()) -> list[tuple[str, LeaveDates, str]]:
     """Each line that names someone then dates: (who, dates, the rest). Other lines
     (greetings, signatures, a dated line with no one before the date) are not entries."""
     out = []
-    for raw in own_text(parsed.body).splitlines():
+    lines = own_text(parsed.body).splitlines()
+    kind = _first_kind_end(parsed.subject, kinds)
+    if kind is not None:
+        # "病假 冯喆 11月27日": the subject after the kind is an entry too.
+        lines.insert(0, parsed.subject[kind:])
+    for raw in lines:
         line = unicodedata.normalize("NFKC", raw).strip()
         span = find_span(line)
         if span is None:
@@ -320,7 +333,8 @@ def _register(session: Session, app: App, parsed: ParsedMail, arrival: date, sen
     me = app.roster.person(sender, arrival)
     if not hr and (me is None or me.role != "supervisor"):
         raise Refused("只有主管（本组）或人事可以登记请假")
-    found = _entries(parsed, arrival, rules.half_day_words)
+    found = _entries(parsed, arrival, rules.half_day_words,
+                     tuple(w for k in rules.kinds for w in (k.name, *k.aliases)))
     if not found:
         raise Refused("没有找到请假条目；每行一条：姓名或邮箱 日期 [假别] [备注]")
     lines, problems = [], []
@@ -334,6 +348,9 @@ def _register(session: Session, app: App, parsed: ParsedMail, arrival: date, sen
         words = rest.split(maxsplit=1)
         kind = words[0] if words and rules.kind(words[0]) else None
         note = (words[1] if kind and len(words) > 1 else "" if kind else rest).strip()
+        if any((x.email, x.start, x.end) == (person.email, dates.start, dates.end)
+               for x in lines):
+            continue    # the subject's entry written again in the body
         lines.append(Line(person.email, person.name, dates.start, dates.end,
                           kind or _kind_in(app, parsed.subject) or rules.default_kind,
                           dates.half_day, note=note))
