@@ -261,17 +261,22 @@ def test_forged_and_automatic_approvals_are_refused_and_kept(world):
                               at(23, 9, 30), "auto-1@example.com", to=(HAN,), cc=(),
                               reply_to="req-han2@example.com",
                               headers=(("Auto-Submitted", "auto-replied"),)))
+    # Someone not on the roster at all.
+    world.arrive("coremail", mail(("王五", "wang.wu@163.example"), "Re: 请假 11月24日", "可以",
+                                  at(23, 9, 40), "stranger-1@example.com", to=(HAN,), cc=(),
+                                  reply_to="req-han2@example.com"))
     data = world.export()
     assert [(c["message_id"], c["state"]) for c in data["commands"]] == [
         ("req-han2@example.com", "applied"), ("spoof-1@example.com", "refused"),
-        ("spoof-2@example.com", "refused"), ("auto-1@example.com", "refused")]
+        ("spoof-2@example.com", "refused"), ("auto-1@example.com", "refused"),
+        ("stranger-1@example.com", "refused")]
     reasons = [c["reason"] for c in data["commands"][1:]]
     assert "spoof_suspected" in reasons[0] and "dmarc=fail" in reasons[1]
-    assert "自动回复" in reasons[2]
+    assert "自动回复" in reasons[2] and "不在花名册上" in reasons[3]
     assert data["leave"][0]["state"] == "pending"
-    # One refusal, to the real supervisor whose address was used; none to the outside
+    # One refusal, to the real supervisor whose address was used; none to an outside
     # address, none to the auto-reply.
-    sent = world.sent("2026-11-23T09:35+08:00")
+    sent = world.sent("2026-11-23T09:45+08:00")
     assert [m["To"].addresses[0].addr_spec for m in sent] == [SUP[1]]
     assert "dmarc=fail" in text_of(sent[0])
     world.cli("close-day", "--date", "2026-11-24", now="2026-11-24T22:00+08:00")
