@@ -202,6 +202,10 @@ def test_registered_by_a_supervisor_for_two_people(world):
     # A kind followed by a name in the subject is a registration too (孙主管, his 李娜).
     world.arrive("iphone", mail(OTHER_SUP, "病假 李娜 11月24日", "李娜 11月24日\n如题。",
                                 at(23, 18), "reg-sun2@example.com", to=(HR,), cc=()))
+    # HR's "好的" under the registration is no decision: nothing is kept, nothing sent.
+    world.arrive("foxmail", mail(HR, "回复：请假登记", "好的，收到。", at(23, 18, 30),
+                                 "hr-ack@example.com", to=(SUP,), cc=(),
+                                 reply_to="reg-qian@example.com"))
     world.cli("remind", "--date", "2026-11-24", now="2026-11-24T20:00+08:00")
     assert [r.to_addrs[0] for r in world.outbox("reminder")] == [ZHAO[1]]
     world.cli("close-day", "--date", "2026-11-24", now="2026-11-24T22:00+08:00")

@@ -123,8 +123,7 @@ def _act_one(session: Session, app: App, mail: Mail) -> Done | None:
             if action == "request":
                 entry, reason = _request(session, app, parsed, mail, actor, now)
                 done_request = Entry.of(entry)
-            elif action in ("approve", "refuse"):
-                assert request is not None
+            elif request is not None and action in ("approve", "refuse"):
                 _decide(session, app, request, action, sender, hr, actor, now)
                 done_request = Entry.of(request)
             elif action == "register":
@@ -147,8 +146,11 @@ def _replied_request(session: Session, parsed: ParsedMail) -> LeaveEntry | None:
     ids = [m for m in (parsed.in_reply_to, *parsed.references) if m]
     if not ids:
         return None
+    # A request, not a registration: a reply to a 请假登记 ("好的") decides nothing.
+    requests = select(Command.message_id).where(Command.message_id.in_(ids),
+                                                Command.action == "request")
     return session.scalars(select(LeaveEntry).where(
-        LeaveEntry.source == "mail", LeaveEntry.message_id.in_(ids))
+        LeaveEntry.source == "mail", LeaveEntry.message_id.in_(requests))
         .order_by(LeaveEntry.id.desc())).first()
 
 
