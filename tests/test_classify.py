@@ -83,3 +83,29 @@ def test_supervisor_titled_daily_report_is_not_a_salesperson_report(roster):
 
 def test_fixture_folder_exists():
     assert (MAIL / "clients").is_dir()
+
+
+# -- leave and corrections by mail -------------------------------------------------------
+
+@pytest.mark.parametrize("sender,subject,text,kind", [
+    ("feng.zhe@example.com", "病假 11月27日", "发烧", "leave"),
+    ("feng.zhe@example.com", "请假申请", "钱主管：\n我明天上午请假半天去医院。", "leave"),
+    ("feng.zhe@example.com", "请假", "有事想请假，回头再说", "other"),        # no date
+    ("feng.zhe@example.com", "Re: 病假 11月27日", "同意", "reply"),
+    ("feng.zhe@example.com", "工作日报 11月26日（明天调休）", "…", "daily"),
+    ("feng.zhe@example.com", "日报 11月26日 更正", "重发", "daily"),
+    ("qian.zg@example.com", "请假登记", "冯喆 11月27日", "registration"),
+    ("qian.zg@example.com", "病假 冯喆", "冯喆 11月27日", "registration"),
+    ("qian.zg@example.com", "明天我休假", "11月27日", "other"),       # names no one
+    ("hr@example.com", "更正：11月24日漏交", "赵磊 11月24日 原因", "correction"),
+    ("zhao.lei@example.com", "豁免 11月24日", "赵磊 11月24日 出差", "correction"),
+])
+def test_leave_kinds(roster, sender, subject, text, kind):
+    from mailflow.testing.clientmail import Draft, write
+    raw = write("foxmail", Draft(from_name="", from_addr=sender,
+                                 to=(("", "qian.zg@example.com"),), cc=(), subject=subject,
+                                 sections=(), date=datetime(2026, 11, 26, 9, tzinfo=TZ),
+                                 message_id="k@example.com", text=text))
+    cls = classify(parse_mail(raw), datetime(2026, 11, 26, 1, tzinfo=timezone.utc), TZ,
+                   roster, POLICY)
+    assert cls.kind == kind

@@ -74,10 +74,13 @@ def test_every_reminder_went_to_someone_with_no_report_yet(demo_out):
     # ... and everyone without a report by the reminder got one (20:00 in rules/notify.toml).
     for day, people in status.items():
         due = datetime.fromisoformat(f"{day}T20:00:00+08:00")
+        # Someone on leave approved before 20:00 gets none (HR's correction of a missing
+        # comes after the reminder: leave is null on that day).
         expected = {e for e, p in people.items()
-                    if p["status"] != "not_due" and (received(p) is None or received(p) > due)}
+                    if p["status"] != "not_due" and not p["leave"] and
+                    (received(p) is None or received(p) > due)}
         assert reminded.get(day, set()) == expected, day
-    assert sum(len(v) for v in reminded.values()) == 33
+    assert sum(len(v) for v in reminded.values()) == 32
 
 
 def test_every_digest_agrees_with_status_for_each_person(demo_out):
@@ -94,7 +97,8 @@ def test_every_digest_agrees_with_status_for_each_person(demo_out):
         for name, word, hhmm in re.findall(r"^- (\S+?)：(按时|迟交|未交)(?:（(\d\d:\d\d)）)?", text,
                                            re.M):
             shown[name] = (label[word], hhmm)
-        team = [p for p in status[day].values() if p["supervisor"] == sup]
+        # People on leave are listed apart (请假), and not counted in 已交 x/y.
+        team = [p for p in status[day].values() if p["supervisor"] == sup and not p["leave"]]
         expected = {}
         for p in team:
             at = received(p)
@@ -173,3 +177,26 @@ def test_out_replaces_its_own_earlier_output_and_only_that(tmp_path):
     assert (tmp_path / "outside.txt").read_text(encoding="utf-8") == "keep"
     assert "杨帆" in (out / "summary.txt").read_text(encoding="utf-8")
     assert len(list(out.glob("status-*.json"))) == 5
+
+
+def test_leave_and_a_correction_by_mail(demo_out):
+    """蒋镕's request approved by 钱主管's reply, 朱琳's day registered by 孙主管 and HR's
+    correction of 沈洁's missing act on the record and are answered once each."""
+    status = statuses(demo_out)
+    assert (status["2026-11-25"]["jiang.rong@example.com"]["status"],
+            status["2026-11-25"]["jiang.rong@example.com"]["leave"]) == ("excused", "年假")
+    assert status["2026-11-27"]["zhu.lin@example.com"]["leave"] == "事假"
+    assert (status["2026-11-20"]["shen.jie@example.com"]["status"],
+            status["2026-11-20"]["shen.jie@example.com"]["leave"]) == ("excused", None)
+    export = json.loads((demo_out / "export.json").read_text(encoding="utf-8"))
+    assert sorted((c["action"], c["state"]) for c in export["commands"]) == [
+        ("approve", "applied"), ("correct", "applied"), ("register", "applied"),
+        ("request", "applied")]
+    subjects = [(m[0], m[1]) for m in mails(demo_out)]
+    assert [s for r, s in subjects if r == "jiang.rong@example.com"
+            and s.startswith("请假已批准")] == ["请假已批准：年假 2026-11-25（周三）"]
+    assert [r for r, s in subjects if s.startswith("请假登记已生效")] == ["sun.zg@example.com"]
+    assert [r for r, s in subjects if s.startswith("豁免/更正已生效")] == ["hr@example.com"]
+    [(_, _, _, digest)] = [m for m in mails(demo_out) if m[0] == "qian.zg@example.com"
+                           and m[1].startswith("日清 华东 2026-11-25")]
+    assert "- 蒋镕：请假（年假" in digest

@@ -178,3 +178,46 @@ def test_a_database_before_leave_is_upgraded_keeping_its_violations(tmp_path, po
         assert session.execute(text("select missing from day_closes")).scalar_one() == 1
         assert session.scalars(select(LeaveEntry)).all() == []
         assert session.scalars(select(Change)).all() == []
+
+
+def test_a_database_before_commands_is_upgraded_keeping_its_leave(tmp_path, postgres):
+    """0007 → head adds the commands kept from mail (0008); leave entries and their
+    history recorded before stay as they were."""
+    from alembic import command
+    from alembic.config import Config
+
+    from conftest import new_database
+    from mailflow.store.db import MIGRATIONS, make_engine
+    from mailflow.store.models import Change, Command, LeaveEntry
+    url = new_database(postgres)
+    if url.startswith("sqlite:///mailflow.db"):
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    at = "2026-11-26T12:00:00.000000+00:00"
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+        conn.execute(text("insert into leave_entries (email, date_from, date_to, kind, half_day, "
+                          "state, source, decided_by, note, created_at) values ('a@x', "
+                          "'2026-11-26', '2026-11-27', '病假', false, 'approved', 'cli', 'hr@x', "
+                          "'发烧', :at)"), {"at": at})
+        conn.execute(text("insert into changes (at, by, via, what, before, after, email, date) "
+                          "values (:at, 'hr@x', 'cli', 'leave approved', '', 'leave #1', 'a@x', "
+                          "'2026-11-26')"), {"at": at})
+    engine.dispose()
+    db = open_db(url)
+    with db.read() as session:
+        e = session.scalars(select(LeaveEntry)).one()
+        assert (e.email, e.date_from, e.date_to, e.kind, e.state, e.note) == \
+            ("a@x", date(2026, 11, 26), date(2026, 11, 27), "病假", "approved", "发烧")
+        assert session.scalars(select(Change.what)).all() == ["leave approved"]
+        assert session.scalars(select(Command)).all() == []
+    with db.write.begin() as session:
+        session.add(Command(message_id="m@x", mail_id=None, sender="hr@x", action="correct",
+                            state="refused", reason="r", at=NOW))
+    with pytest.raises(IntegrityError):
+        with db.write.begin() as session:
+            session.add(Command(message_id="m@x", mail_id=None, sender="hr@x",
+                                action="correct", state="applied", reason="", at=NOW))

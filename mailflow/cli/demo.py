@@ -117,12 +117,12 @@ def week_mail(start: date = WEEK_START, end: date = LAST_DAY) -> list[Seed]:
     seeds: list[Seed] = []
     exceptions = {(1, 1): "late", (3, 2): "missing", (4, 3): "hr_in_to", (7, 0): "wrong_sup",
                   (5, 0): "no_plan", (0, 3): "correction", (6, 4): "missing", (2, 7): "missing",
-                  (5, 8): "late"}
+                  (5, 8): "late", (7, 9): "leave"}
     for day, d in enumerate(_workdays(start, end)):
         offset = (d - start).days
         for i in range(len(PEOPLE)):
             case = exceptions.get((i, day))
-            if case == "missing":
+            if case in ("missing", "leave"):
                 continue
             # Most report in the early evening; one in four after the 20:00 reminder.
             hh, mm = (20 if (i + day) % 4 == 3 else 18 + (i % 2)), (7 * i + 3 * day) % 60
@@ -146,6 +146,7 @@ def week_mail(start: date = WEEK_START, end: date = LAST_DAY) -> list[Seed]:
                                      note="a correction after the deadline", start=start))
     seeds.append(_report(1, 2, 21, 5, subject=f"回复：工作日报 {start + timedelta(2):%Y-%m-%d}",
                          tag="re", note="a reply, not a report", start=start))
+    seeds += leave_mail(start, end)
     stranger = Draft("陌生人", "someone@163.example", (QIAN,), (HR,), "日报 11月17日",
                      _sections(0, 1), datetime(2026, 11, 17, 20, 0, tzinfo=CST),
                      "stranger.20261117@163.example")
@@ -168,6 +169,45 @@ def week_mail(start: date = WEEK_START, end: date = LAST_DAY) -> list[Seed]:
         seeds.append(Seed(write("xlsx", sheet), sheet.date, _boxes((HR,), (sup,)),
                           "signed indicator sheets (some missing)"))
     return seeds
+
+
+def leave_mail(start: date, end: date) -> list[Seed]:
+    """Leave and corrections by mail, on days of the seeded weeks: 蒋镕 asks for the day she
+    is missing in the second week and 钱主管 approves by reply; 孙主管 registers 朱琳's
+    day off; HR withdraws 沈洁's missing of the first Friday (she was at a customer's site
+    without a network)."""
+    days = _workdays(start, end)
+    if len(days) < 10:
+        return []
+
+    def at(day: date, hh: int, mm: int) -> datetime:
+        return datetime(day.year, day.month, day.day, hh, mm, tzinfo=CST)
+
+    jiang, sent = PEOPLE[2], days[6]
+    off = f"{days[7].month}月{days[7].day}日"
+    request = Draft(jiang[0], jiang[1], (QIAN,), (HR,), f"年假 {off}", (), at(sent, 10, 0),
+                    f"jiang.leave.{days[7]:%Y%m%d}@example.com",
+                    text=f"钱主管：\n\n{off}想请一天年假，家里有事。\n\n{jiang[0]}")
+    approval = Draft(QIAN[0], QIAN[1], ((jiang[0], jiang[1]),), (HR,), f"回复：年假 {off}", (),
+                     at(sent, 11, 30), f"qian.ok.{days[7]:%Y%m%d}@example.com",
+                     in_reply_to=request.message_id, text="同意。", quoted=request.text)
+    zhu = PEOPLE[7]
+    registration = Draft(SUN[0], SUN[1], (HR,), (), "请假登记", (), at(days[8], 17, 0),
+                         f"sun.leave.{days[9]:%Y%m%d}@example.com",
+                         text=f"人事部好：\n\n{zhu[0]} {days[9].month}月{days[9].day}日 事假 "
+                              f"陪家人看病\n\n{SUN[0]}")
+    shen = PEOPLE[6]
+    correction = Draft(HR[0], HR[1], (SUN,), (), f"更正：{days[4]:%m-%d} 漏交", (),
+                       at(days[5], 9, 30), f"hr.fix.{days[4]:%Y%m%d}@example.com",
+                       text=f"孙主管好：\n\n{shen[0]} {days[4].isoformat()} missing "
+                            f"在客户工厂驻场，没有网络\n\n人事部")
+    return [Seed(write("outlook", request), request.date, ("qian", "hr"),
+                 "a leave request approved by reply"),
+            Seed(write("qqmail", approval), approval.date, ("hr",), ""),
+            Seed(write("coremail", registration), registration.date, ("hr",),
+                 "leave registered by a supervisor"),
+            Seed(write("foxmail", correction), correction.date, ("sun",),
+                 "HR's correction of a missing day")]
 
 
 def _roster() -> str:
@@ -396,7 +436,8 @@ def _table(app, days: list[date]) -> list[str]:  # type: ignore[no-untyped-def]
         for p in day_status(app, d):
             by_person.setdefault(p.email, {})[d] = (p.status, p.violations)
             names[p.email] = (p.region, p.name)
-    short = {"on_time": "✓", "late": "late", "missing": "MISSING", "not_due": "-"}
+    short = {"on_time": "✓", "late": "late", "missing": "MISSING", "not_due": "-",
+             "excused": "leave"}
     head = _pad("region", 8) + _pad("name", 8) + "".join(_pad(f"{d:%a %m-%d}", 11) for d in days) \
         + "rule breaks"
     lines = [head, "-" * len(head)]
@@ -493,8 +534,8 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
         print()
         print("\n".join(table))
         print()
-        print("✓ on time · late · MISSING · - not due. The seeded breaks: " + "; ".join(
-            sorted({s.note for s in seeds if s.note})) + ".")
+        print("✓ on time · late · MISSING · leave excused · - not due. The seeded breaks: "
+              + "; ".join(sorted({s.note for s in seeds if s.note})) + ".")
         print(f"Open {out / 'index.html'} to read what each person received.")
         if keep_running:
             print(f"\nIMAP server: host 127.0.0.1, port {imap_server.port}, no TLS; users "

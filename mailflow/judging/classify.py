@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from ..parsing.leavedates import read_dates
 from ..parsing.parse import ParsedMail
 from ..config.policy import Policy
 from ..config.roster import Person, Roster
@@ -17,7 +18,8 @@ REPORT_KINDS = ("daily", "weekly", "assessment", "indicators")
 
 @dataclass(frozen=True)
 class Classification:
-    kind: str                 # daily, weekly, assessment, indicators, reply, forward, auto, other
+    kind: str                 # daily, weekly, assessment, indicators, reply, forward, auto,
+                              # leave, registration, correction, other
     email: str                # the strictly parsed sender address, never the display name
     person: Person | None     # the roster row in force on the report date
     report_date: date         # local date the mail reports on
@@ -123,4 +125,26 @@ def classify(mail: ParsedMail, received_at: datetime, tz: ZoneInfo, roster: Rost
         # flagged unknown_sender. A supervisor's or HR's own mail titled 日报 is not.
         if person is None or person.role == "sales":
             return result("daily")
-    return result("other")
+    return result(_leave_kind(mail, subject, person, roster, policy, arrival) or "other")
+
+
+# What a leave or correction mail is, by its subject and its sender's role; whether the
+# sender may say it is decided when it is acted on (records/commands.py).
+def _leave_kind(mail: ParsedMail, subject: str, person: Person | None, roster: Roster,
+                policy: Policy, arrival: date) -> str | None:
+    rules = policy.leave
+    text = unicodedata.normalize("NFKC", subject)
+    if any(w in text for w in rules.correction_words):
+        return "correction"
+    if any(w in text for w in rules.registration_words):
+        return "registration"
+    words = [w for k in rules.kinds for w in (k.name, *k.aliases) if w in text]
+    if not words:
+        return None
+    if person is not None and person.role != "sales":
+        # A kind followed by a person's name: a supervisor or HR registering it.
+        after = text[min(text.index(w) for w in words):]
+        named = any(name and name in after for name in roster.names())
+        return "registration" if named else None
+    dates = read_dates(text, mail.body, arrival, rules.half_day_words)
+    return "leave" if dates is not None else None

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import (alerts, calendarnote, compliance, digests, meeting, monthly, notices,
+from . import (alerts, answers, calendarnote, compliance, digests, meeting, monthly, notices,
                reminders, weekly)
 
 MODULES = (reminders, notices, digests, weekly, compliance, monthly, meeting, calendarnote,
-           alerts)
+           alerts, answers)
 # What every mail's context has besides its own (mails/letters.py common()).
 COMMON_SAMPLE = {"company": "示例销售有限公司", "hr": "hr@example.com", "title": "sample"}
 

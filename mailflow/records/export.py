@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from ..app import App
-from ..store.models import LeaveEntry, Mail, Report, Violation
+from ..store.models import Command, LeaveEntry, Mail, Report, Violation
 from .leave import Entry
 
 
@@ -42,6 +42,10 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
         leave = [Entry.of(e).as_json() for e in session.scalars(select(LeaveEntry).where(
             LeaveEntry.date_to >= start, LeaveEntry.date_from <= end)
             .order_by(LeaveEntry.date_from, LeaveEntry.email, LeaveEntry.id))]
+        commands = [{"message_id": c.message_id, "sender": c.sender, "action": c.action,
+                     "state": c.state, "reason": c.reason}
+                    for c in session.scalars(select(Command).where(
+                        Command.at >= lo, Command.at < hi).order_by(Command.at, Command.id))]
         bad = list(session.execute(select(Mail.message_id, Mail.sha256, Mail.mailbox,
                                           Mail.received_at, Mail.error)
                                    .where(Mail.state == "unparsed", Mail.received_at >= lo,
@@ -69,7 +73,7 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
                            if v.withdrawn else {})} for v in violations],
         "leave": leave,
         "reviews": [],
-        "commands": [],
+        "commands": commands,
         "unparsed": [{"message_id": m.message_id, "sha256": m.sha256, "mailbox": m.mailbox,
                       "received_at": m.received_at.isoformat(), "error": m.error}
                      for m in bad],

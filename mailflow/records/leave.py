@@ -113,6 +113,26 @@ def add_leave(app: App, email: str, start: date, end: date | None, kind: str | N
         return entry.id
 
 
+def approve_in(session: Session, app: App, entry: LeaveEntry, actor: Actor,
+               now: datetime) -> None:
+    """Approve an entry (new, or a pending request) in the caller's transaction: the
+    history of each of its days, and what it withdraws from days already closed."""
+    entry.state, entry.decided_by = "approved", actor.by
+    session.flush()
+    _approved(session, app, entry, actor, now)
+
+
+def refuse_in(session: Session, app: App, entry: LeaveEntry, actor: Actor,
+              now: datetime) -> None:
+    """Refuse a pending request in the caller's transaction: it changes no day, and its
+    history says who refused it."""
+    entry.state, entry.decided_by = "refused", actor.by
+    for day in cover_of.days_of(entry, entry.date_from, entry.date_to):
+        if app.workdays.is_workday(day):
+            _change(session, now, actor, entry.email, day, "leave refused",
+                    f"{_label(entry)} (pending)", "refused")
+
+
 def _approved(session: Session, app: App, entry: LeaveEntry, actor: Actor,
               now: datetime) -> None:
     """The history of each day of a newly approved entry, and what it withdraws."""
@@ -247,19 +267,25 @@ def excuse(app: App, email: str, day: date, code: str | None, reason: str,
         raise UserError("--reason is empty; say why the violation is withdrawn")
     if not app.roster.known(email):
         raise UserError(f"{email} is not on the roster ({app.settings.company.roster})")
-    now = app.now()
     with app.db.begin() as session:
-        found = list(session.scalars(select(Violation).where(
-            Violation.email == email, Violation.date == day, Violation.withdrawn.is_(False))
-            .order_by(Violation.code, Violation.id)))
-        chosen = [v for v in found if code is None or v.code == code]
-        if not chosen:
-            has = ", ".join(sorted({v.code for v in found})) or "none"
-            raise UserError(f"{email} has no {code + ' ' if code else ''}violation on {day} to "
-                            f"withdraw (standing: {has})")
-        for v in chosen:
-            _withdraw(session, v, reason.strip(), actor, now)
-        return [v.code for v in chosen]
+        return excuse_in(session, email, day, code, reason.strip(), actor, app.now())
+
+
+def excuse_in(session: Session, email: str, day: date, code: str | None, reason: str,
+              actor: Actor, now: datetime) -> list[str]:
+    """`excuse` in the caller's transaction (a correction mail). Raises UserError, naming
+    what stands, when there is nothing to withdraw."""
+    found = list(session.scalars(select(Violation).where(
+        Violation.email == email, Violation.date == day, Violation.withdrawn.is_(False))
+        .order_by(Violation.code, Violation.id)))
+    chosen = [v for v in found if code is None or v.code == code]
+    if not chosen:
+        has = ", ".join(sorted({v.code for v in found})) or "none"
+        raise UserError(f"{email} has no {code + ' ' if code else ''}violation on {day} to "
+                        f"withdraw (standing: {has})")
+    for v in chosen:
+        _withdraw(session, v, reason, actor, now)
+    return [v.code for v in chosen]
 
 
 def history(app: App, email: str, day: date) -> list[dict[str, Any]]:

@@ -28,7 +28,9 @@ from ..inbound import imap
 from ..app import App
 from ..judging.checks import Context
 from ..judging.judge import Assessment, Outcome, Pending, store
+from ..mails.answers import queue_answers
 from ..mails.notices import queue_notice
+from ..records import commands
 from ..inbound.rawmail import RawMail
 from ..config.settings import Mailbox
 from ..delivery import outbox
@@ -54,12 +56,15 @@ class Counts:
     codes: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     notices: int = 0
+    commands: Counter[str] = field(default_factory=Counter)   # applied, refused
 
     def summary(self) -> str:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.kinds.items())) or "none"
         codes = ", ".join(f"{k} {n}" for k, n in sorted(self.codes.items())) or "none"
+        acted = ", ".join(f"{k} {n}" for k, n in sorted(self.commands.items()))
         return (f"{self.fetched} fetched, {self.new} new, {self.duplicates} already recorded; "
-                f"judged: {kinds}; rule breaks: {codes}; notices queued: {self.notices}")
+                f"judged: {kinds}; rule breaks: {codes}; notices queued: {self.notices}"
+                + (f"; commands: {acted}" if acted else ""))
 
 
 def record_batch(app: App, mails: Iterable[RawMail], counts: Counts,
@@ -191,6 +196,10 @@ def _store_chunk(app: App, ctx: Context, chunk: list[Assessment], counts: Counts
         with app.db.begin() as session:
             outcomes = store(session, chunk, ctx, app.now())
             notices = _queue_notices(app, session, outcomes)
+            # Leave and corrections by mail act in the same transaction as their verdicts.
+            done = commands.act(session, app, [o.mail_id for o in outcomes
+                                               if o.kind in commands.KINDS])
+            notices += queue_answers(session, app, done)
             for _ in outcomes:
                 faults.point("judge")
     except Exception as exc:
@@ -202,6 +211,7 @@ def _store_chunk(app: App, ctx: Context, chunk: list[Assessment], counts: Counts
         counts.kinds["unparsed"] += 1
         return
     counts.notices += notices
+    counts.commands.update(d.state for d in done)
     for a in chunk:
         if a.state == "waiting":
             # The mail is fine; the setup cannot judge it yet (e.g. a year the holiday

@@ -149,6 +149,22 @@ class Change(Base):
     date: Mapped[date] = mapped_column(Date)
 
 
+class Command(Base):
+    """A mail that asks the record to change (a leave request, an approval or refusal, a
+    registration, a correction), kept whether it was applied or refused. One row per
+    Message-ID: the same mail seen in two mailboxes, or replayed, acts once."""
+
+    __tablename__ = "commands"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mails.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(16))   # request, approve, refuse, register, correct
+    state: Mapped[str] = mapped_column(String(16))    # applied, refused
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DayClose(Base):
     __tablename__ = "day_closes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

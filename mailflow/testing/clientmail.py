@@ -33,6 +33,7 @@ class Draft:
     in_reply_to: str | None = None
     quoted: str = ""                         # an earlier mail quoted under the reply
     extra_headers: tuple[tuple[str, str], ...] = field(default=())
+    text: str = ""                           # free text instead of sections (a request, a reply)
 
 
 def _b64(data: bytes) -> bytes:
@@ -64,8 +65,16 @@ def _addrs(items: tuple[tuple[str, str], ...], charset: str, quoted: bool,
 
 
 def plain_body(d: Draft) -> str:
+    if d.text:
+        return d.text.replace("\r\n", "\n").replace("\n", "\r\n") + "\r\n"
     parts = [f"【{h}】\r\n{t}" for h, t in d.sections]
     return "\r\n\r\n".join(parts) + "\r\n"
+
+
+def _text_html(d: Draft, tag: str = "div") -> str:
+    """Free text as a client's HTML writes it: one element per line, a <br> when empty."""
+    return "".join(f"<{tag}>{html.escape(line) if line.strip() else '<br>'}</{tag}>"
+                   for line in d.text.replace("\r\n", "\n").split("\n"))
 
 
 def _headers(lines: list[tuple[str, str]]) -> bytes:
@@ -82,8 +91,9 @@ def _extra(d: Draft) -> list[tuple[str, str]]:
 def foxmail(d: Draft) -> bytes:
     boundary = "----=_001_NextPart000000000000_=----"
     text = plain_body(d) + "\r\n\r\n" + d.from_name + "\r\n"
-    divs = "".join(f"<div>【{html.escape(h)}】</div><div>{html.escape(t)}</div><div><br></div>"
-                   for h, t in d.sections)
+    divs = _text_html(d) if d.text else "".join(
+        f"<div>【{html.escape(h)}】</div><div>{html.escape(t)}</div><div><br></div>"
+        for h, t in d.sections)
     page = (f'<html><head><meta http-equiv="content-type" content="text/html; charset=gb2312">'
             f"</head><body>\r\n{divs}<div><br></div><hr>\r\n<div>{html.escape(d.from_name)}"
             f"</div>\r\n</body></html>")
@@ -118,12 +128,14 @@ def outlook(d: Draft) -> bytes:
             f'http-equiv="Content-Type" content="text/html; charset=gb2312">\r\n<meta name='
             f'"Generator" content="Microsoft Word 15 (filtered medium)">\r\n<style><!--\r\n'
             f"p.MsoNormal {{margin:0cm; font-size:10.5pt; font-family:等线;}}\r\n--></style>\r\n"
-            f'</head>\r\n<body lang="ZH-CN">\r\n<div class="WordSection1">\r\n<p class='
-            f'"MsoNormal"><span>{html.escape(d.to[0][0] if d.to else "")}：您好！今日工作汇报如下'
-            f'</span></p>\r\n<table class="MsoTableGrid" border="1" cellspacing="0" cellpadding='
-            f'"0">\r\n<tbody>\r\n{rows}</tbody>\r\n</table>\r\n<p class="MsoNormal"><o:p>&nbsp;'
-            f'</o:p></p>\r\n<p class="MsoNormal"><span>{html.escape(d.from_name)}</span></p>\r\n'
-            f"</div>\r\n</body>\r\n</html>\r\n")
+            f'</head>\r\n<body lang="ZH-CN">\r\n<div class="WordSection1">\r\n'
+            + (_text_html(d, "p") if d.text else
+               f'<p class="MsoNormal"><span>{html.escape(d.to[0][0] if d.to else "")}：您好！今日'
+               f'工作汇报如下</span></p>\r\n<table class="MsoTableGrid" border="1" cellspacing="0"'
+               f' cellpadding="0">\r\n<tbody>\r\n{rows}</tbody>\r\n</table>\r\n<p class='
+               f'"MsoNormal"><o:p>&nbsp;</o:p></p>\r\n<p class="MsoNormal"><span>'
+               f'{html.escape(d.from_name)}</span></p>\r\n')
+            + "</div>\r\n</body>\r\n</html>\r\n")
     utc = d.date.astimezone(timezone.utc)
     head = _headers([
         ("From", _addr(d.from_name, d.from_addr, "gb2312", False, "gbk")),
@@ -146,8 +158,9 @@ def qqmail(d: Draft) -> bytes:
     text = plain_body(d)
     if d.quoted:
         text += "\r\n\r\n\r\n------------------ 原始邮件 ------------------\r\n" + d.quoted
-    divs = "".join(f"<div>【{html.escape(h)}】</div><div>{html.escape(t)}</div><div><br></div>"
-                   for h, t in d.sections)
+    divs = _text_html(d) if d.text else "".join(
+        f"<div>【{html.escape(h)}】</div><div>{html.escape(t)}</div><div><br></div>"
+        for h, t in d.sections)
     page = ('<meta http-equiv="Content-Type" content="text/html; charset=GB18030">' + divs)
     head = _headers([
         ("X-QQ-mid", "xmsezbcf02869b109e668923aa"),
@@ -203,8 +216,9 @@ def coremail(d: Draft) -> bytes:
     boundary = "----=_Part_12348916_5882581.1788867720000"
     text = plain_body(d)
     page = ('<div style="line-height:1.7;color:#000000;font-size:14px;font-family:Arial">'
-            + "".join(f"<div>【{html.escape(h)}】</div><div>{html.escape(t)}</div><div><br></div>"
-                      for h, t in d.sections) + "</div>")
+            + (_text_html(d) if d.text else "".join(
+                f"<div>【{html.escape(h)}】</div><div>{html.escape(t)}</div><div><br></div>"
+                for h, t in d.sections)) + "</div>")
     head = _headers([
         ("X-Originating-IP", "[203.0.113.77]"), ("Date", format_datetime(d.date) + " (CST)"),
         ("From", _addr(d.from_name, d.from_addr, "UTF-8", False)),
