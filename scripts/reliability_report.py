@@ -20,6 +20,14 @@ PROMISES = [
      "tests/faults/test_kill.py::test_kill_before_the_message_is_sent_sends_it_on_the_rerun, "
      "test_kill_at_the_end_of_data_is_an_unknown_outcome, "
      "test_kill_between_send_and_mark_never_sends_twice"),
+    ("A delivery cut after its whole message was sent (the server dropped the connection "
+     "with no reply, or `send` was killed -9 while it waited) stays listed until someone "
+     "resolves it: by every `send`, by `mailflow run` at its start and once a day, by "
+     "`status` (a line and `unknown_deliveries` in --json) and in HR's next compliance mail; "
+     "`mailflow outbox resend ID` sends it again with the same Message-ID, `mark-sent ID` "
+     "records it delivered, each with who and when; `[smtp] on_unknown = \"resend\"` sends "
+     "it once more on its own after a delay, and holds it if that is cut too",
+     "tests/faults/test_unknown.py"),
     ("A wrong SMTP password, no connection, a TLS failure, a reply or drop before the end "
      "of DATA: no mail is lost or sent twice (wrong then right password delivers each "
      "queued mail once); `status` and `send` say how many wait and why; only a drop after "

@@ -252,9 +252,31 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(f"failed: {line}", file=sys.stderr)
     for line in report.unknown:
         print(f"unknown outcome, not resent: {line}", file=sys.stderr)
+    for line in report.resent:
+        print(f"unknown outcome, sent once more with its Message-ID ([smtp] on_unknown = "
+              f"\"resend\"): {line}")
+    _print_unresolved(app, report.unresolved)
     for line in report.expired:
         print(f"expired, not sent (its time passed while it waited): {line}", file=sys.stderr)
     return 1 if report.failed or report.unknown or report.problem else 0
+
+
+def _print_unresolved(app, rows) -> None:  # type: ignore[no-untyped-def]
+    """Each delivery whose outcome is unknown, until someone resolves it."""
+    if not rows:
+        return
+    print(f"unknown outcome, unresolved: {len(rows)} mail(s) may or may not have arrived; "
+          "check the recipient's mailbox, then `mailflow outbox resend ID` or "
+          "`mailflow outbox mark-sent ID`")
+    for row in rows:
+        print(f"  {row.line(app.tz)}")
+
+
+def _unresolved(app):  # type: ignore[no-untyped-def]
+    from ..delivery.outbox import unresolved
+
+    with app.read.begin() as session:
+        return unresolved(session)
 
 
 def _waiting_mail(app) -> str | None:  # type: ignore[no-untyped-def]
@@ -272,8 +294,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     app = _load(args)
     day = args.date or _today(app)
     people = day_status(app, day)
+    unknown = _unresolved(app)
     if args.json:
-        print(json.dumps({"date": day.isoformat(), "people": [p.as_json() for p in people]},
+        print(json.dumps({"date": day.isoformat(), "people": [p.as_json() for p in people],
+                          "unknown_deliveries": [row.as_json() for row in unknown]},
                          ensure_ascii=False, indent=2))
         return 0
     workday = "workday" if app.workdays.is_workday(day) else "not a workday"
@@ -285,6 +309,46 @@ def cmd_status(args: argparse.Namespace) -> int:
     line = _waiting_mail(app)
     if line:
         print(f"outbox: {line}")
+    if unknown:
+        print(f"outbox: {len(unknown)} mail(s) with unknown outcome, unresolved: "
+              + "; ".join(row.line(app.tz) for row in unknown))
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from ..delivery import outbox
+
+    app = _load(args)
+    if args.outbox_command == "list":
+        states = tuple(args.state or ())
+        with app.read.begin() as session:
+            rows = outbox.listed(session, states)
+        if args.json:
+            print(json.dumps({"outbox": [row.as_json() for row in rows]}, ensure_ascii=False,
+                             indent=2))
+            return 0
+        for row in rows:
+            since = row.unknown_since or row.queued_at
+            print(f"#{row.id:<6} {row.state:<8} {row.kind:<14} {row.period:<12} "
+                  f"{since.astimezone(app.tz):%Y-%m-%d %H:%M}  {', '.join(row.to_addrs)}  "
+                  f"<{row.message_id}>" + (f"  ({row.resolution})" if row.resolution else ""))
+        print(f"{len(rows)} mail(s)" + (f" in state {', '.join(states)}" if states else ""))
+        return 0
+    action = args.outbox_command
+    try:
+        with app.db.begin() as session:
+            row = outbox.resolve(session, args.id, action, _actor().by, app.now())
+    except LookupError:
+        raise UserError(f"there is no outbox mail #{args.id}; `mailflow outbox list` shows "
+                        "them") from None
+    except ValueError as exc:
+        raise UserError(f"outbox mail #{args.id} is {exc}, not unknown or failed: only a "
+                        "mail whose delivery is unknown or failed can be resolved") from None
+    if action == "resend":
+        print(f"#{row.id} <{row.message_id}> is queued again with the same Message-ID; "
+              "`mailflow send` (or the running service) delivers it")
+    else:
+        print(f"#{row.id} <{row.message_id}> recorded as sent ({row.resolution})")
     return 0
 
 

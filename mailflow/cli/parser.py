@@ -15,8 +15,9 @@ from datetime import date
 from ..errors import ConfigError, UserError
 from .commands import (cmd_check_config, cmd_close_day, cmd_close_month, cmd_close_week,
                        cmd_compile_weekly, cmd_demo, cmd_excuse, cmd_export, cmd_health,
-                       cmd_history, cmd_hr_monthly, cmd_ingest, cmd_init, cmd_leave, cmd_meeting,
-                       cmd_month_end, cmd_poll, cmd_remind, cmd_run, cmd_send, cmd_status)
+                       cmd_history, cmd_hr_monthly, cmd_ingest, cmd_init, cmd_leave,
+                       cmd_meeting, cmd_month_end, cmd_outbox, cmd_poll, cmd_remind, cmd_run,
+                       cmd_send, cmd_status)
 
 EPILOG = """\
 Every command reads ./settings.toml unless --config names another file, and uses --now
@@ -198,6 +199,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--to", type=_date, metavar="YYYY-MM-DD")
     q.add_argument("--json", action="store_true", help='print {"leave": [...]}')
     q = leave_sub.add_parser("cancel", help="cancel an entry; what it withdrew comes back")
+    q.add_argument("id", type=int)
+
+    p = add("outbox", cmd_outbox, "list the mail mailflow sends; resolve an unknown delivery",
+            "A delivery cut after the whole message was sent has an unknown outcome: the "
+            "server may have it. mailflow never sends it again on its own (unless [smtp] "
+            "on_unknown = \"resend\") and names it at every send, in status and in HR's next "
+            "mail until someone resolves it here: look in the recipient's mailbox for its "
+            "Message-ID, then `resend ID` (same Message-ID) or `mark-sent ID`. Both are "
+            "recorded with who and when.")
+    outbox_sub = p.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
+    q = outbox_sub.add_parser("list", help="the outbox's mails, oldest first")
+    q.add_argument("--state", action="append",
+                   choices=("pending", "sending", "sent", "failed", "unknown", "expired"),
+                   help="only this state (repeatable); e.g. --state unknown")
+    q.add_argument("--json", action="store_true", help='print {"outbox": [...]}')
+    q = outbox_sub.add_parser("resend", help="send an unknown or failed mail again, with its "
+                                             "Message-ID")
+    q.add_argument("id", type=int)
+    q = outbox_sub.add_parser("mark-sent", help="record an unknown or failed mail as "
+                                                "delivered (you saw it arrive)")
     q.add_argument("id", type=int)
 
     p = add("excuse", cmd_excuse, "HR's correction: withdraw a person's violations of a day",

@@ -56,6 +56,14 @@ class Smtp:
     verify_tls: bool = True
     ca_file: str | None = None
     connections: int = 1
+    # A delivery whose outcome is unknown (cut after the whole message was sent): "hold"
+    # reports it until someone resolves it; "resend" also sends it once more, with the
+    # same Message-ID, `resend_after` seconds later.
+    on_unknown: str = "hold"
+    resend_after: float = 600.0
+
+
+ON_UNKNOWN = ("hold", "resend")
 
 
 @dataclass(frozen=True)
@@ -253,9 +261,21 @@ def load_settings(path: Path) -> Settings:
                       "use 1 to 16 (providers such as Exmail and QQ limit how many a sender "
                       "may hold open)")
             connections = 1
+        on_unknown = s.get("on_unknown", str, "hold") or "hold"
+        if on_unknown not in ON_UNKNOWN:
+            s.problem("on_unknown", f"is {on_unknown!r}",
+                      'use "hold" (report it until someone resolves it with mailflow outbox) '
+                      'or "resend" (also send it once more with the same Message-ID)')
+            on_unknown = "hold"
+        resend_after = s.get("resend_after_minutes", int, 10)
+        if resend_after is None or not 1 <= resend_after <= 24 * 60:
+            s.problem("resend_after_minutes", f"is {resend_after}",
+                      "use whole minutes from 1 to 1440 (default 10)")
+            resend_after = 10
         smtp = Smtp(username=username, password_env=password_env,
                     sender=s.get("sender", str, "", required=True) or "",
-                    connections=connections, **server)  # type: ignore[arg-type]
+                    connections=connections, on_unknown=on_unknown,
+                    resend_after=resend_after * 60.0, **server)  # type: ignore[arg-type]
         s.finish()
     root.finish()
     raise_if(problems)

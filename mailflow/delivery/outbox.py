@@ -104,6 +104,7 @@ def recover(session: Session, now: datetime | None = None) -> list[OutboxMail]:
                               "it is sent again")
             continue
         row.state = "unknown"
+        row.unknown_since = now
         row.last_error = ("the process stopped after the message's data was sent, before "
                           "the server confirmed it; the server may or may not have accepted "
                           "it. Not resent automatically: check the recipient's mailbox for "
@@ -206,9 +207,102 @@ def mark_failed(session: Session, row_id: int, error: str) -> None:
         state="failed", last_error=error))
 
 
-def mark_unknown(session: Session, row_id: int, error: str) -> None:
+def mark_unknown(session: Session, row_id: int, error: str, now: datetime) -> None:
     session.execute(update(OutboxMail).where(OutboxMail.id == row_id).values(
-        state="unknown", last_error=error))
+        state="unknown", last_error=error, unknown_since=now))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An outbox row as `outbox list`, `status` and HR's mail show it."""
+
+    id: int
+    kind: str
+    period: str
+    state: str
+    to_addrs: list[str]
+    subject: str
+    message_id: str
+    queued_at: datetime
+    unknown_since: datetime | None
+    attempts: int
+    resends: int
+    last_error: str | None
+    resolution: str | None
+
+    def line(self, tz) -> str:  # type: ignore[no-untyped-def]
+        since = self.unknown_since or self.queued_at
+        return (f"#{self.id} {self.kind} {self.period} to {', '.join(self.to_addrs)} "
+                f"<{self.message_id}>, unknown since {since.astimezone(tz):%Y-%m-%d %H:%M}")
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "kind": self.kind, "period": self.period, "state": self.state,
+                "to": self.to_addrs, "subject": self.subject, "message_id": self.message_id,
+                "queued_at": self.queued_at.isoformat(),
+                "unknown_since": self.unknown_since.isoformat() if self.unknown_since
+                else None,
+                "attempts": self.attempts, "resends": self.resends,
+                "last_error": self.last_error, "resolution": self.resolution}
+
+
+_LISTED = (_TABLE.c.id, _TABLE.c.kind, _TABLE.c.period, _TABLE.c.state, _TABLE.c.to_addrs,
+           _TABLE.c.subject, _TABLE.c.message_id, _TABLE.c.queued_at, _TABLE.c.unknown_since,
+           _TABLE.c.attempts, _TABLE.c.resends, _TABLE.c.last_error, _TABLE.c.resolution)
+
+
+def listed(session: Session, states: tuple[str, ...] = ()) -> list[Listed]:
+    """The rows in `states` (all rows when empty), oldest first, without their bytes."""
+    query = select(*_LISTED).order_by(_TABLE.c.id)
+    if states:
+        query = query.where(_TABLE.c.state.in_(states))
+    return [Listed(*row) for row in session.execute(query)]
+
+
+def unresolved(session: Session) -> list[Listed]:
+    """Deliveries whose outcome is unknown and that nobody has resolved: listed by `send`,
+    `run`, `status` and HR's mail until they are."""
+    return listed(session, ("unknown",))
+
+
+RESOLVABLE = ("unknown", "failed")
+
+
+def resolve(session: Session, row_id: int, action: str, by: str, now: datetime) -> Listed:
+    """`action` "resend": the row is pending again with the same Message-ID (a receiving
+    server or client that has it already collapses the two); "mark-sent": the row is sent
+    (someone saw it arrive). Either is recorded with who and when. Raises LookupError for
+    no such row, ValueError for a row in another state."""
+    row = session.get(OutboxMail, row_id, with_for_update=True)
+    if row is None:
+        raise LookupError(row_id)
+    if row.state not in RESOLVABLE:
+        raise ValueError(row.state)
+    was = row.state
+    if action == "resend":
+        row.state, row.next_attempt_at, row.data_at = "pending", now, None
+        row.attempts = 0
+        row.resends += 1
+        what = "sent again"
+    else:
+        row.state, row.sent_at = "sent", now
+        what = "marked sent"
+    row.resolved_by, row.resolved_at = by, now
+    row.resolution = f"{was}: {what} by {by} at {now.isoformat(timespec='seconds')}"
+    return Listed(row.id, row.kind, row.period, row.state, row.to_addrs, row.subject,
+                  row.message_id, row.queued_at, row.unknown_since, row.attempts,
+                  row.resends, row.last_error, row.resolution)
+
+
+def resend_unknown(session: Session, now: datetime, after: timedelta) -> list[Listed]:
+    """`[smtp] on_unknown = "resend"`: each unknown row not sent again yet, unknown for
+    `after`, is pending again with its Message-ID, once. A second unknown outcome is held."""
+    rows = list(session.scalars(select(OutboxMail).where(
+        OutboxMail.state == "unknown", OutboxMail.resends == 0,
+        OutboxMail.unknown_since <= now - after).with_for_update(skip_locked=True)))
+    out = []
+    for row in rows:
+        out.append(resolve(session, row.id, "resend", "on_unknown = \"resend\"", now))
+    return out
 
 
 def record_problem(session: Session, server: str, kind: str, detail: str,

@@ -18,6 +18,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import parseaddr
 
 import aiosmtplib
@@ -48,6 +49,10 @@ class SendReport:
     problem: str | None = None     # why the server could not be used; nothing was claimed
     connected: bool = False        # a connection was made and logged in
     waiting: outbox.Waiting | None = None
+    resent: list[str] = field(default_factory=list)    # unknown, sent again (on_unknown)
+    # Every delivery whose outcome is unknown and that nobody has resolved, after the pass
+    # (send_pending reads it): named at every send until resolved.
+    unresolved: list[outbox.Listed] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"{self.sent} sent, {self.retry} to retry, {len(self.failed)} failed, "
@@ -243,6 +248,7 @@ def send_pending(app: App, progress: Callable[[str], None] = lambda m: None) -> 
     asyncio.run(send_loop(app, cfg, report, progress))
     with app.read.begin() as session:
         report.waiting = outbox.waiting(session)
+        report.unresolved = outbox.unresolved(session)
     return report
 
 
@@ -258,6 +264,11 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
             report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
                                   f"{row.last_error}")
         report.expired += outbox.expire(session, app.now())
+        if cfg.on_unknown == "resend":
+            for row in outbox.resend_unknown(session, app.now(),
+                                             timedelta(seconds=cfg.resend_after)):
+                report.resent.append(f"#{row.id} <{row.message_id}> to "
+                                     f"{', '.join(row.to_addrs)}")
     # One connection first: a server that refuses the login refuses it once per pass, not
     # once per lane (each refusal counts towards the account's lockout).
     first = await _open(app, cfg, report)
@@ -327,7 +338,7 @@ async def _lane(app: App, cfg: Smtp, report: SendReport, progress: Callable[[str
                 continue
             except _Unknown as exc:
                 with app.db.begin() as session:
-                    outbox.mark_unknown(session, row.id, str(exc))
+                    outbox.mark_unknown(session, row.id, str(exc), app.now())
                 report.unknown.append(f"<{row.message_id}> {row.subject}: {exc}")
                 client = await _drop(client)
                 continue

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from . import sheets
 from ..app import App
+from ..delivery import outbox
 from .letters import Letter, Queued, name_of, queue_letters, renderer_for
 from ..dates.deadlines import assessment_due, indicators_due
 from ..dates.periods import month_end, month_label, prev_month, week_label
@@ -125,9 +126,20 @@ def compliance_context(app: App, kind: str, start: date, end: date, prev_start: 
                   "breaks": sum(r["breaks"] for r in regions)},
         "weekly": weekly, "top": top, "attention": unreadable_and_suspect(app, start, end),
         "forms": _forms(app, start) if kind == "monthly" else None,
+        "unknown_deliveries": _unknown_deliveries(app),
     }
     raw = _raw_rows(app, periods, start, end)
     return context, raw
+
+
+def _unknown_deliveries(app: App) -> list[dict[str, Any]]:
+    """Mail whose delivery was cut after it was sent, unresolved: HR may need to tell the
+    recipient, or look in their mailbox and resolve it."""
+    with app.read.begin() as session:
+        rows = outbox.unresolved(session)
+    return [{"id": r.id, "subject": r.subject, "to": "、".join(r.to_addrs),
+             "since": f"{(r.unknown_since or r.queued_at).astimezone(app.tz):%Y-%m-%d %H:%M}",
+             "message_id": r.message_id} for r in rows]
 
 
 def _raw_rows(app: App, periods: list[PersonPeriod], start: date, end: date) -> list[list[Any]]:
@@ -210,7 +222,10 @@ def sample_context() -> dict[str, Any]:
             "forms": [{"kind": "assessment", "due": "2026-12-03 18:00", "past_due": False,
                        "owed": 2, "handed": 1, "missing": []},
                       {"kind": "indicators", "due": "2026-11-10 18:00", "past_due": True,
-                       "owed": 4, "handed": 3, "missing": ["华东 张三"]}]}
+                       "owed": 4, "handed": 3, "missing": ["华东 张三"]}],
+            "unknown_deliveries": [{"id": 17, "subject": "日清 华东 2026-11-26（周四）",
+                                    "to": "qian.zg@example.com", "since": "2026-11-26 21:31",
+                                    "message_id": "digest.east.2026-11-26@example.com"}]}
 
 
 def samples() -> dict[str, dict[str, Any]]:

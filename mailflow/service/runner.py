@@ -31,6 +31,7 @@ from ..mails.alerts import queue_alerts
 from ..records.health import check as check_health
 from .pipeline import Counts, Judging, note_failing, note_fetched, poll_folder
 from ..config.settings import Mailbox
+from ..delivery import outbox
 from ..delivery.smtp import SendReport, send_loop
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,24 @@ class Service:
         every = float(self.app.policy.notify.send_every_seconds)
         problem: str | None = None   # the last one logged: said once, until it changes
         failures = 0
+        listed_on = None   # the company day unresolved unknown outcomes were last logged
         while not self.stop.is_set():
+            # Unknown outcomes nobody has resolved: named at the start and once a day, so
+            # a cut delivery is never reported only once in a log that scrolls away.
+            today = self.app.now().astimezone(self.app.tz).date()
+            if listed_on != today:
+                try:
+                    with self.app.read.begin() as session:
+                        unknown = outbox.unresolved(session)
+                except Exception:  # the database is away: the pass below says so
+                    log.exception("outbox: cannot read the unresolved deliveries")
+                    unknown = None
+                for row in unknown or ():
+                    log.error("outbox: unknown outcome, unresolved (mailflow outbox resend "
+                              "%d, or mark-sent %d): %s", row.id, row.id,
+                              row.line(self.app.tz))
+                if unknown is not None:
+                    listed_on = today
             if problem is None:
                 self.mail_arrived.wait(every)
             else:
@@ -305,6 +323,9 @@ class Service:
                 log.info("outbox: %s", report.summary())
             for line in report.failed + report.unknown:
                 log.error("outbox: %s", line)
+            for line in report.resent:
+                log.warning("outbox: unknown outcome, sent once more with its Message-ID "
+                            "(on_unknown = \"resend\"): %s", line)
             for line in report.expired:
                 log.warning("outbox: expired, not sent: %s", line)
 

@@ -203,6 +203,13 @@ class OutboxMail(Base):
     data_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # After this a pending row is of no use (a reminder past its deadline): `expired`.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An unknown outcome stays listed until someone resolves it (`mailflow outbox resend`,
+    # `mark-sent`) or `[smtp] on_unknown = "resend"` sends it once more.
+    unknown_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)
 
 
 class ServerProblem(Base):
