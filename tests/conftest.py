@@ -223,6 +223,7 @@ CLOCKFREE = (
 # SQLite run exactly.
 DBFREE = (
     "test_charsets.py", "test_checks.py", "test_classify.py", "test_clientmail.py",
+    "test_replytext.py",
     "test_codes.py", "test_demo.py", "test_parse.py", "test_render.py", "test_roster.py",
     "test_sections.py", "test_service_unit.py", "test_wheel.py", "test_layout.py",
     "test_cli.py::test_demo_*", "test_badmail.py::test_fuzz_*",
