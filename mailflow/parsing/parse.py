@@ -57,6 +57,7 @@ class ParsedMail:
     content_type: str
     other_headers: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()   # the References header's Message-IDs, oldest first
 
 
 _ADDR = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$|"
@@ -261,4 +262,10 @@ def _parse(raw: bytes) -> ParsedMail:
                                                      "X-Auto-Response-Suppress", "Return-Path")
                        if msg.get(k) is not None},
         warnings=tuple(warnings),
+        references=_references(raw_header(msg.get("References"))),
     )
+
+
+def _references(value: str) -> tuple[str, ...]:
+    found = (clean_message_id(m) for m in re.findall(r"<[^<>\s]+>", value or ""))
+    return tuple(m for m in found if m)[:100]

@@ -24,7 +24,7 @@ import re
 import unicodedata
 
 _CUT = [
-    re.compile(r"^\s*-{2,}\s*(原始邮件|原始郵件|Original Message|Original|邮件原文)\s*-{2,}\s*$", re.I),
+    re.compile(r"^\s*-{2,}\s*(原始邮件|原始郵件|Original Message|Original|邮件原文|回复的原邮件)\s*-{2,}\s*$", re.I),
     re.compile(r"^\s*-{2,}\s*(转发邮件信息|Forwarded message|转发的邮件)\s*-{2,}\s*$", re.I),
     re.compile(r"^\s*_{10,}\s*$"),
     re.compile(r"^\s*On\s.{4,300}\bwrote\s*:\s*$", re.I),
