@@ -123,3 +123,86 @@ def test_the_supervisor_on_the_report_date_counts(project, tmp_path):
     reply(project, tmp_path, "foxmail", QIAN, after, "好", "2026-11-18T21:00", to_email=ZHAO)
     got = export(project, "2026-11-17", "2026-11-18")["reviews"]
     assert [(r["report_date"], r["reviewer"]) for r in got] == [("2026-11-17", QIAN[1])]
+
+
+def digest_of(project, supervisor: str, day: str) -> OutboxMail:  # type: ignore[no-untyped-def]
+    with Session(project.engine()) as session:
+        return session.scalars(select(OutboxMail).where(
+            OutboxMail.dedupe_key == f"digest|{supervisor}|{day}")).one()
+
+
+def close_day(project, day: str, now: str) -> None:  # type: ignore[no-untyped-def]
+    res = project.cli("close-day", "--date", day, now=now)
+    assert res.code == 0, res.out + res.err
+
+
+def test_a_reply_to_the_digest_reviews_the_whole_team_of_that_day(mailing, tmp_path):
+    feng = send_report(mailing, tmp_path, FENG, "2026-11-26", "2026-11-26T20:05")
+    han = send_report(mailing, tmp_path, HAN, "2026-11-26", "2026-11-26T20:40", "outlook")
+    send_report(mailing, tmp_path, ZHAO, "2026-11-26", "2026-11-26T20:10")
+    close_day(mailing, "2026-11-26", "2026-11-26T21:30")
+    digest = digest_of(mailing, QIAN[1], "2026-11-26")
+    body = digest.raw.decode("ascii")
+    from email import message_from_bytes
+    from email.policy import default
+    text = message_from_bytes(digest.raw, policy=default).get_body(("plain",)).get_content()
+    assert "回复本邮件即视为完成今日日清，可逐人写点评" in text, body[:200]
+    reply(mailing, tmp_path, "iphone", QIAN, digest.message_id, "都看过了，韩梅明天补拜访记录。",
+          "2026-11-26T22:30", to_email="hr@example.com", subject=digest.subject,
+          original_text=text)
+    got = export(mailing, "2026-11-26", "2026-11-26")["reviews"]
+    assert [(r["email"], r["report_message_id"], r["bulk"], r["comment"]) for r in got] == [
+        (FENG, feng, True, "都看过了，韩梅明天补拜访记录。"),
+        (HAN, han, True, "都看过了，韩梅明天补拜访记录。")]
+    # 孙主管's team is not 钱主管's to clear: 赵磊 stays unreviewed.
+    people = status(mailing, "2026-11-26", "2026-11-27T09:00")
+    assert people[ZHAO]["reviewed_at"] is None
+    assert people[HAN]["reviewed_at"] == "2026-11-26T14:30:00+00:00"
+    # 孙主管 replying to 钱主管's digest clears nothing.
+    reply(mailing, tmp_path, "foxmail", SUN, digest.message_id, "收到", "2026-11-26T22:40",
+          to_email="hr@example.com", subject=digest.subject)
+    assert len(export(mailing, "2026-11-26", "2026-11-26")["reviews"]) == 2
+
+
+def violations(project, code: str) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    with Session(project.engine()) as session:
+        return [(v.email, v.date.isoformat(), v.detail) for v in session.scalars(
+            select(Violation).where(Violation.code == code).order_by(Violation.date,
+                                                                     Violation.email))]
+
+
+def test_clearing_missing_at_the_due_time_and_a_late_review_is_kept(mailing, tmp_path):
+    feng = send_report(mailing, tmp_path, FENG, "2026-11-26", "2026-11-26T20:05")
+    zhao = send_report(mailing, tmp_path, ZHAO, "2026-11-26", "2026-11-26T20:10")
+    send_report(mailing, tmp_path, LI, "2026-11-26", "2026-11-26T20:20", "qqmail")
+    reply(mailing, tmp_path, "foxmail", QIAN, feng, "好", "2026-11-27T08:30")
+    reply(mailing, tmp_path, "qqmail", SUN, zhao, "收到", "2026-11-27T11:59", to_email=ZHAO)
+    early = mailing.cli("close-clearing", "--date", "2026-11-26", now="2026-11-27T11:59")
+    assert early.code != 0 and "12:00" in early.err and "Traceback" not in early.err
+    res = mailing.cli("close-clearing", "--date", "2026-11-26", now="2026-11-27T12:00")
+    assert res.code == 0, res.err
+    assert "sun.zg@example.com: 1 of 2 unreviewed" in res.out
+    # 韩梅 sent nothing: 钱主管 had one report to review and reviewed it.
+    assert violations(mailing, "clearing_missing") == [
+        ("sun.zg@example.com", "2026-11-26", "1 of 2 unreviewed")]
+    reply(mailing, tmp_path, "outlook", SUN, f"r-li.na-2026-11-26@example.com", "补看了",
+          "2026-11-27T15:00", to_email=LI)
+    again = mailing.cli("close-clearing", "--date", "2026-11-26", now="2026-11-27T16:00")
+    assert again.code == 0
+    assert violations(mailing, "clearing_missing") == [
+        ("sun.zg@example.com", "2026-11-26", "1 of 2 unreviewed")]
+    assert status(mailing, "2026-11-26", "2026-11-27T16:00")[LI]["reviewed_by"] == SUN[1]
+
+
+def test_no_clearing_missing_on_leave_without_reports_or_team(mailing, tmp_path):
+    send_report(mailing, tmp_path, ZHAO, "2026-11-26", "2026-11-26T20:10")
+    res = mailing.cli("leave", "add", SUN[1], "--from", "2026-11-26", "--to", "2026-11-26",
+                      "--kind", "年假", now="2026-11-25T09:00")
+    assert res.code == 0, res.out + res.err
+    # 27th: nobody of 钱主管's team reported; 孙主管 on leave the 26th.
+    for day, now in (("2026-11-26", "2026-11-27T12:00"), ("2026-11-27", "2026-11-30T12:00")):
+        res = mailing.cli("close-clearing", "--date", day, now=now)
+        assert res.code == 0 and "0 supervisors" in res.out, res.out + res.err
+    assert violations(mailing, "clearing_missing") == []
+    res = mailing.cli("close-clearing", "--date", "2026-11-28", now="2026-11-30T12:00")
+    assert res.code == 0 and "not a workday" in res.out
