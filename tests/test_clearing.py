@@ -206,3 +206,122 @@ def test_no_clearing_missing_on_leave_without_reports_or_team(mailing, tmp_path)
     assert violations(mailing, "clearing_missing") == []
     res = mailing.cli("close-clearing", "--date", "2026-11-28", now="2026-11-30T12:00")
     assert res.code == 0 and "not a workday" in res.out
+
+
+# -- a week by hand: 钱主管 clears every day, 孙主管 does not ------------------------------
+# Mon 11-23 … Fri 11-27. 冯喆 and 韩梅 report at 20:00, 赵磊 and 李娜 at 20:30.
+# 钱主管 replies to each report at 09:00 the next day (13.0 h), Friday's on Monday 11:00
+# (63.0 h): 5 days with reports, 5 cleared on time, median 13.0 h.
+# 孙主管: Mon both at 10:00 next day (13.5 h ×2), Tue 赵磊 only at 11:00 (14.5 h), Wed none,
+# Thu both at 13:00 next day (16.5 h ×2, after the 12:00 due), Fri none: 5 days, 1 cleared
+# on time (20%), median of 13.5 13.5 14.5 16.5 16.5 = 14.5 h; clearing_missing Tue–Fri.
+WEEK = ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"]
+NEXT = {"2026-11-23": "2026-11-24", "2026-11-24": "2026-11-25", "2026-11-25": "2026-11-26",
+        "2026-11-26": "2026-11-27", "2026-11-27": "2026-11-30"}
+
+
+def _report_bytes(email: str, day: str, when: str) -> tuple[str, bytes]:
+    mid = f"r-{email.split('@')[0]}-{day}@example.com"
+    return mid, report("foxmail", from_name=NAMES[email], from_addr=email,
+                       to=(SUPERVISOR[email],), subject=f"工作日报 {day}", date=at(when),
+                       message_id=mid)
+
+
+def _reply_bytes(client: str, sender: tuple[str, str], original: str, email: str,
+                 when: str, text: str) -> bytes:
+    return write_reply(client, ReplyDraft(
+        from_name=sender[0], from_addr=sender[1], to=((NAMES[email], email),), text=text,
+        date=at(when), message_id=f"re-{original}-{when}", original_id=original,
+        original_subject="工作日报", original_from=(NAMES[email], email),
+        original_date=at(when), original_text="【今日工作】\n拜访"))
+
+
+def seed_week(project, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    mails: list[bytes] = []
+    for day in WEEK:
+        for email in (FENG, HAN):
+            mid, data = _report_bytes(email, day, f"{day}T20:00")
+            mails.append(data)
+            when = f"{NEXT[day]}T{'11:00' if day == '2026-11-27' else '09:00'}"
+            mails.append(_reply_bytes("outlook", QIAN, mid, email, when, "已阅"))
+        for email in (ZHAO, LI):
+            mid, data = _report_bytes(email, day, f"{day}T20:30")
+            mails.append(data)
+            when = {"2026-11-23": "10:00", "2026-11-26": "13:00"}.get(day)
+            if day == "2026-11-24" and email == ZHAO:
+                when = "11:00"
+            if when:
+                mails.append(_reply_bytes("qqmail", SUN, mid, email, f"{NEXT[day]}T{when}", "收到"))
+    paths = []
+    for n, data in enumerate(mails):
+        path = tmp_path / f"w{n:03}.eml"
+        path.write_bytes(data)
+        paths.append(str(path))
+    res = project.cli("ingest", *paths, now="2026-11-30T11:30")
+    assert res.code == 0, res.out + res.err
+
+
+def test_a_week_of_clearing_figures_match_a_hand_count(mailing, tmp_path):
+    seed_week(mailing, tmp_path)
+    for day in WEEK:
+        res = mailing.cli("close-clearing", "--date", day, now=f"{NEXT[day]}T12:00")
+        assert res.code == 0, res.err
+    assert [(e, d) for e, d, _ in violations(mailing, "clearing_missing")] == [
+        (SUN[1], "2026-11-24"), (SUN[1], "2026-11-25"), (SUN[1], "2026-11-26"),
+        (SUN[1], "2026-11-27")]
+    assert [x for _, _, x in violations(mailing, "clearing_missing")] == [
+        "1 of 2 unreviewed", "2 of 2 unreviewed", "2 of 2 unreviewed", "2 of 2 unreviewed"]
+    reviews = export(mailing, "2026-11-23", "2026-11-27")["reviews"]
+    assert len(reviews) == 10 + 5 and not any(r["bulk"] for r in reviews)
+
+    # The weekly draft and HR's weekly mail, built Friday 21:45: Friday's clearing is not
+    # yet due (未到期) and counts in no rate.
+    res = mailing.cli("compile-weekly", "--week", "2026-W48", now="2026-11-27T21:45")
+    assert res.code == 0, res.err
+    draft = mail_text(mailing, "weekly_draft", QIAN[1])
+    assert "有日报 4 天，按时日清 4 天，日清率 100%，点评中位用时 13.0 小时；另有 1 天未到期" in draft
+    weekly = mail_text(mailing, "compliance", "hr@example.com")
+    assert "华东 钱主管：有日报 4 天，按时日清 4 天，日清率 100%，点评中位用时 13.0 小时，另有 1 天未到期" \
+        in weekly
+    # Thursday's reviews came at 13:00 Friday: after the due time, in the median.
+    assert "华南 孙主管：有日报 4 天，按时日清 1 天，日清率 25%，点评中位用时 14.5 小时，另有 1 天未到期" \
+        in weekly
+
+    # HR's monthly mail after the last clearing was due: the whole week settled.
+    res = mailing.cli("hr-monthly", "--month", "2026-11", now="2026-12-01T09:00")
+    assert res.code == 0, res.err
+    monthly = mail_text(mailing, "compliance", "hr@example.com", period="2026-11")
+    assert "华东 钱主管：有日报 5 天，按时日清 5 天，日清率 100%，点评中位用时 13.0 小时\n" in monthly
+    assert "华南 孙主管：有日报 5 天，按时日清 1 天，日清率 20%，点评中位用时 14.5 小时\n" in monthly
+    csv = attachment(mailing, "compliance", "2026-11", "日清-2026-11.csv")
+    assert "华南,孙主管,sun.zg@example.com,5,1,20%,14.5,0" in csv
+
+    # The digest of Wednesday lists Tuesday's reports 孙主管 has not reviewed.
+    res = mailing.cli("close-day", "--date", "2026-11-25", now="2026-11-25T21:30")
+    assert res.code == 0, res.err
+    digest = mail_text(mailing, "digest", SUN[1], period="2026-11-25")
+    assert "2026-11-24（周二）的日报还有 1 份未点评：李娜。" in digest
+    assert "未点评" not in mail_text(mailing, "digest", QIAN[1], period="2026-11-25")
+
+
+def _message(project, kind: str, to: str, period: str | None):  # type: ignore[no-untyped-def]
+    from email import message_from_bytes
+    from email.policy import default
+    with Session(project.engine()) as session:
+        rows = [r for r in session.scalars(select(OutboxMail).where(OutboxMail.kind == kind))
+                if to in r.to_addrs and (period is None or r.period == period)]
+    assert len(rows) == 1, [(r.kind, r.period) for r in rows]
+    return message_from_bytes(rows[0].raw, policy=default)
+
+
+def mail_text(project, kind: str, to: str, period: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    return _message(project, kind, to, period).get_body(("plain",)).get_content()
+
+
+def attachment(project, kind: str, period: str, name: str) -> str:  # type: ignore[no-untyped-def]
+    msg = _message(project, kind, "hr@example.com", period)
+    for part in msg.iter_attachments():
+        if part.get_filename() == name:
+            return part.get_content().decode("utf-8-sig") if isinstance(
+                part.get_content(), bytes) else part.get_content()
+    raise AssertionError(f"no attachment {name}")
