@@ -13,6 +13,7 @@ from ..app import App
 from ..config.roster import Person
 from ..dates.deadlines import deadline_for, previous_workday
 from ..records.clearing import team_days
+from ..records.transition import hr_on_digest
 from ..records.days import PersonDay, day_status
 from ..store import queries
 from ..store.models import Report, Violation
@@ -119,13 +120,13 @@ def queue_digests(app: App, day: date) -> Queued:
     """One digest per supervisor per workday, also when everyone reported."""
     if not app.workdays.is_workday(day):
         return Queued(0, 0, f"{day} is not a workday: no digests")
-    until = app.policy.notify.hr_assist_until
-    hr = [(name_of(app, a, day), a) for a in app.settings.company.hr] \
-        if until is not None and day <= until else []
+    hr = [(name_of(app, a, day), a) for a in app.settings.company.hr]
     statuses = {p.email: p for p in day_status(app, day)}
 
     def letter(sup: Person, team: list[Person]) -> Letter:
-        return Letter([(sup.name, sup.email)], digest_context(app, day, sup, team, statuses), hr)
+        region = sup.region or team[0].region
+        return Letter([(sup.name, sup.email)], digest_context(app, day, sup, team, statuses),
+                      hr if hr_on_digest(app, region, day) else [])
 
     return queue_letters(app, "digest", day.isoformat(),
                          ((f"digest|{sup.email}|{day}", partial(letter, sup, team))

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import calendarnote, compliance, digests, meeting, monthly, notices, reminders, weekly
+from . import (calendarnote, compliance, digests, meeting, monthly, notices, reminders,
+               transition, weekly)
 
-MODULES = (reminders, notices, digests, weekly, compliance, monthly, meeting, calendarnote)
+MODULES = (reminders, notices, digests, weekly, compliance, monthly, meeting, calendarnote,
+           transition)
 # What every mail's context has besides its own (mails/letters.py common()).
 COMMON_SAMPLE = {"company": "示例销售有限公司", "hr": "hr@example.com", "title": "sample"}
 

@@ -34,6 +34,7 @@ from ..mails.digests import queue_digests
 from ..mails.reminders import queue_reminders
 from ..dates.periods import month_label, monday_of, prev_month, week_label
 from ..store.models import JobRun
+from ..mails.transition import check_transition
 from ..mails.weekly import close_week, compile_drafts, queue_weekly_reminders
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,11 @@ JOBS = (
     Job("close-clearing", _on_workdays(lambda app: app.policy.notify.clearing_due_at),
         lambda app, day: _cleared_day(app, day).isoformat(), _close_clearing,
         ends=_cleared_day),
+    # HR leaves a region's digests (hr_assist_until = "auto"): on the week's first workday
+    # once the week before has its last clearing due.
+    Job("hr-assist", _on_workdays(lambda app: app.policy.notify.clearing_due_at),
+        lambda app, day: week_label(_previous_week(day)),
+        lambda app, day: _queued(check_transition(app, day)), ends=_last_week_end),
     Job("weekly-drafts", _on_weekday(lambda app: W(app).draft_weekday, lambda app: W(app).draft_at),
         lambda app, day: week_label(monday_of(day)),
         lambda app, day: _queued(compile_drafts(app, monday_of(day)))),
