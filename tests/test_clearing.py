@@ -325,3 +325,94 @@ def attachment(project, kind: str, period: str, name: str) -> str:  # type: igno
             return part.get_content().decode("utf-8-sig") if isinstance(
                 part.get_content(), bytes) else part.get_content()
     raise AssertionError(f"no attachment {name}")
+
+
+# -- over real servers: reports and replies APPENDed to Dovecot, the digest sent through
+# aiosmtpd and answered from the supervisor's client ---------------------------------------
+
+def test_reviews_over_dovecot_and_smtp_bulk_direct_wrong_and_late(project, passwords, dovecot,
+                                                                  smtp_server, tmp_path):
+    import uuid
+
+    from servers import deliver, imap_login
+    folder = "C" + uuid.uuid4().hex[:8]
+    project.write_settings(smtp_block(smtp_server.port))
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(folder,))
+    project.add_mailbox("sup", dovecot.port, "qian.zg@example.com", folders=(folder,))
+    boxes = {"hr": imap_login("127.0.0.1", dovecot.port, "hr@example.com", "secret-hr"),
+             "sup": imap_login("127.0.0.1", dovecot.port, "qian.zg@example.com", "secret-qian.zg")}
+
+    def arrive(raw: bytes, when: str, *where: str) -> None:
+        for box in where:
+            deliver(boxes[box], folder, raw, at(when))
+
+    def poll(now: str) -> None:
+        res = project.cli("poll", "--once", now=now)
+        assert res.code == 0, res.out + res.err
+
+    feng_mid, feng = _report_bytes(FENG, "2026-11-26", "2026-11-26T20:05")
+    han_mid, han = _report_bytes(HAN, "2026-11-26", "2026-11-26T20:30")
+    zhao_mid, zhao = _report_bytes(ZHAO, "2026-11-26", "2026-11-26T20:40")
+    arrive(feng, "2026-11-26T20:05", "hr", "sup")
+    arrive(han, "2026-11-26T20:30", "hr", "sup")
+    arrive(zhao, "2026-11-26T20:40", "hr")
+    poll("2026-11-26T21:00")
+    assert project.cli("close-day", "--date", "2026-11-26", now="2026-11-26T21:30").code == 0
+    assert project.cli("send", now="2026-11-26T21:31").code == 0
+    from email.utils import getaddresses
+    [digest] = [m for m in smtp_server.recorder.parsed()
+                if getaddresses([m["To"]])[0][1] == QIAN[1]]
+    assert getaddresses([digest["Reply-To"]])[0][1] == "hr@example.com"
+    digest_text = digest.get_body(("plain",)).get_content()
+    assert "回复本邮件即视为完成今日日清，可逐人写点评" in digest_text
+
+    # 钱主管 answers 韩梅's report from Foxmail (it reaches both mailboxes: one mail), then
+    # the digest from Outlook (HTML only, to the Reply-To: HR's mailbox).
+    arrive(write_reply("foxmail", ReplyDraft(
+        from_name=QIAN[0], from_addr=QIAN[1], to=(("韩梅", HAN),),
+        cc=(("人事部", "hr@example.com"),), text="拜访记录写得具体些。",
+        date=at("2026-11-26T21:50"), message_id="qian-han@example.com", original_id=han_mid,
+        original_subject="工作日报 2026-11-26", original_from=("韩梅", HAN),
+        original_date=at("2026-11-26T20:30"), original_text="【今日工作】\n拜访")),
+        "2026-11-26T21:50", "hr", "sup")
+    digest_mid = digest["Message-ID"].strip("<>")
+    arrive(write_reply("outlook", ReplyDraft(
+        from_name=QIAN[0], from_addr=QIAN[1], to=(("人事部", "hr@example.com"),),
+        text="今天的都看过了。", date=at("2026-11-26T22:10"), message_id="qian-digest@example.com",
+        original_id=digest_mid, original_subject=str(digest["Subject"]),
+        original_from=("日报助手", "reports@example.com"), original_date=at("2026-11-26T21:31"),
+        original_text=digest_text)), "2026-11-26T22:10", "hr")
+    # 孙主管 answers 冯喆's report, which is not his to review.
+    arrive(write_reply("qqmail", ReplyDraft(
+        from_name=SUN[0], from_addr=SUN[1], to=(("冯喆", FENG),), text="收到",
+        date=at("2026-11-26T22:20"), message_id="sun-feng@example.com", original_id=feng_mid,
+        original_subject="工作日报 2026-11-26", original_from=("冯喆", FENG),
+        original_date=at("2026-11-26T20:05"), original_text="【今日工作】\n拜访")),
+        "2026-11-26T22:20", "hr")
+    poll("2026-11-26T22:30")
+    got = [(r["email"], r["reviewer"], r["bulk"], r["comment"], r["reviewed_at"])
+           for r in export(project, "2026-11-26", "2026-11-26")["reviews"]]
+    assert got == [
+        (FENG, QIAN[1], True, "今天的都看过了。", "2026-11-26T14:10:00+00:00"),
+        (HAN, QIAN[1], False, "拜访记录写得具体些。", "2026-11-26T13:50:00+00:00"),
+        (HAN, QIAN[1], True, "今天的都看过了。", "2026-11-26T14:10:00+00:00")]
+    people = status(project, "2026-11-26", "2026-11-26T22:30")
+    assert people[HAN]["reviewed_at"] == "2026-11-26T13:50:00+00:00"
+    assert people[ZHAO]["reviewed_by"] is None
+
+    # 孙主管 has not reviewed 赵磊 by 12:00 the next day; his review at 15:00 is recorded,
+    # the code stays.
+    res = project.cli("close-clearing", "--date", "2026-11-26", now="2026-11-27T12:00")
+    assert res.code == 0 and "sun.zg@example.com: 1 of 1 unreviewed" in res.out, res.out
+    arrive(write_reply("iphone", ReplyDraft(
+        from_name=SUN[0], from_addr=SUN[1], to=(("赵磊", ZHAO),), text="补看，明天电话聊。",
+        date=at("2026-11-27T15:00"), message_id="sun-zhao@example.com", original_id=zhao_mid,
+        original_subject="工作日报 2026-11-26", original_from=("赵磊", ZHAO),
+        original_date=at("2026-11-26T20:40"), original_text="【今日工作】\n拜访")),
+        "2026-11-27T15:00", "hr")
+    poll("2026-11-27T15:05")
+    assert status(project, "2026-11-26", "2026-11-27T15:05")[ZHAO]["reviewed_by"] == SUN[1]
+    assert project.cli("close-clearing", "--date", "2026-11-26", now="2026-11-27T15:10").code == 0
+    assert violations(project, "clearing_missing") == [(SUN[1], "2026-11-26", "1 of 1 unreviewed")]
+    for c in boxes.values():
+        c.logout()
