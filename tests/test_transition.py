@@ -147,3 +147,14 @@ def test_auto_and_the_hr_assist_keys_are_checked(project):
     for key in ("hr_assist.weeks", "hr_assist.clearing_rate", "transition.hr_assist_until"):
         assert f"{notify}: {key}" in res.out, res.out
     assert '"auto"' in res.out
+
+
+def test_a_kept_region_no_one_is_in_is_warned_about(project):
+    notify = project.root / "rules" / "notify.toml"
+    notify.write_text(notify.read_text(encoding="utf-8").replace(
+        "keep = []", 'keep = ["西北", "华东"]'), encoding="utf-8")
+    res = project.cli("check-config")
+    out = res.out + res.err
+    assert res.code == 0, out
+    assert "hr_assist.keep names '西北', a region no one on the roster is in" in out
+    assert "keep names '华东'" not in out
