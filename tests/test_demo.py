@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.policy import default
 from email.utils import parsedate_to_datetime
@@ -200,3 +200,22 @@ def test_leave_and_a_correction_by_mail(demo_out):
     [(_, _, _, digest)] = [m for m in mails(demo_out) if m[0] == "qian.zg@example.com"
                            and m[1].startswith("日清 华东 2026-11-25")]
     assert "- 蒋镕：请假（年假" in digest
+
+
+def test_one_supervisor_clears_every_day_the_other_does_not(demo_out):
+    """钱主管 answers each digest the next morning; 孙主管 only answers on Tuesdays. The
+    record, the summary and HR's monthly mail say so."""
+    export = json.loads((demo_out / "export.json").read_text(encoding="utf-8"))
+    flagged = sorted({(v["email"], v["date"]) for v in export["violations"]
+                      if v["code"] == "clearing_missing"})
+    assert flagged and {e for e, _ in flagged} == {"sun.zg@example.com"}
+    # Tuesdays are the days 孙主管 reviewed: none of them is flagged.
+    assert all(date.fromisoformat(d).weekday() != 1 for _, d in flagged)
+    by_qian = [r for r in export["reviews"] if r["reviewer"] == "qian.zg@example.com"]
+    assert by_qian and all(r["bulk"] for r in by_qian)
+    summary = (demo_out / "summary.txt").read_text(encoding="utf-8")
+    assert "华东 钱主管: 13 days, 13 cleared on time, 100%" in summary
+    monthly = [body for _, subject, _, body in mails(demo_out)
+               if subject.startswith("日报合规月报")]
+    assert monthly and "华东 钱主管：有日报 11 天，按时日清 11 天，日清率 100%" in monthly[0]
+    assert "华南 孙主管：有日报 10 天，按时日清 2 天，日清率 20%" in monthly[0]

@@ -65,7 +65,8 @@ def test_status_json_shape_and_first_report_kept(polled):
     people = {p["email"]: p for p in json.loads(res.out)["people"]}
     feng = people["feng.zhe@example.com"]
     assert set(feng) == {"email", "name", "region", "supervisor", "status", "received_at",
-                         "violations", "message_id", "leave"}
+                         "violations", "message_id", "leave", "reviewed_at",
+                         "reviewed_by"}
     assert feng["leave"] is None
     # The first report's arrival and Message-ID, not the correction's (22:00).
     assert feng["received_at"] == "2026-11-19T12:00:00+00:00"

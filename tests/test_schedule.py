@@ -51,6 +51,9 @@ def test_when_each_job_runs_in_one_week(app):
     assert JOB["close-month"].when(app, date(2026, 12, 3)) == time(18, 30)
     assert JOB["hr-monthly"].when(app, date(2026, 12, 1)) == time(9)
     assert JOB["hr-monthly"].when(app, date(2026, 12, 2)) is None
+    # The daily clearing of the workday before is due at 12:00 (rules/notify.toml [clearing]).
+    assert runs["close-clearing"] == {THU: time(12), FRI: time(12), SAT: None, MON: time(12)}
+    assert runs["hr-assist"] == {THU: time(12), FRI: time(12), SAT: None, MON: time(12)}
 
 
 def test_what_each_run_covers(app):
@@ -59,6 +62,29 @@ def test_what_each_run_covers(app):
     assert JOB["close-week"].period(app, MON) == "2026-W48"
     assert JOB["month-end"].period(app, MON) == "2026-11"
     assert JOB["close-month"].period(app, date(2026, 12, 3)) == "2026-11"
+    # Monday's run judges Friday's clearing; the week's first workday checks the week before.
+    assert JOB["close-clearing"].period(app, MON) == "2026-11-27"
+    assert JOB["close-clearing"].period(app, FRI) == "2026-11-26"
+    assert JOB["hr-assist"].period(app, MON) == "2026-W48"
+
+
+def test_clearing_due_is_noon_of_the_next_workday(app):
+    from mailflow.dates.deadlines import clearing_due
+    assert clearing_due(THU, app) == at("2026-11-27 12:00")
+    assert clearing_due(FRI, app) == at("2026-11-30 12:00")       # over the weekend
+    assert clearing_due(date(2026, 9, 30), app) == at("2026-10-08 12:00")   # National Day
+
+
+def test_close_clearing_catches_up_after_downtime(project):
+    app = load_app(project.settings, "2026-11-25T21:31+08:00")
+    run_due(app, (JOB["close-day"],))       # the schedule has started here
+    # Down from Wednesday night until Monday 13:00: Wed, Thu and Fri are judged then.
+    later = load_app(project.settings, "2026-11-30T13:00+08:00")
+    done = run_due(later, (JOB["close-clearing"],))
+    assert done == ["close-clearing 2026-11-25: 0 supervisors not cleared on time",
+                    "close-clearing 2026-11-26: 0 supervisors not cleared on time",
+                    "close-clearing 2026-11-27: 0 supervisors not cleared on time"]
+    assert run_due(later, (JOB["close-clearing"],)) == []
 
 
 def test_a_reminder_is_useful_only_before_the_deadline(project):

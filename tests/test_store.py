@@ -221,3 +221,53 @@ def test_a_database_before_commands_is_upgraded_keeping_its_leave(tmp_path, post
         with db.write.begin() as session:
             session.add(Command(message_id="m@x", mail_id=None, sender="hr@x",
                                 action="correct", state="applied", reason="", at=NOW))
+
+
+def test_a_database_at_0007_is_upgraded_keeping_its_reports_and_leave(tmp_path, postgres):
+    """0007 → head adds the reviews of the daily clearing and the regions HR left; the
+    mails, reports, violations and leave already recorded stay as they were."""
+    from alembic import command
+    from alembic.config import Config
+
+    from conftest import new_database
+    from mailflow.store.db import MIGRATIONS, make_engine
+    from mailflow.store.models import HrAssistEnd, LeaveEntry, Report, Review
+    url = new_database(postgres)
+    if url.startswith("sqlite:///mailflow.db"):
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    at = "2026-11-26T12:05:00.000000+00:00"
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+        conn.execute(text("insert into mails (dedupe_key, message_id, sha256, size, truncated, "
+                          "received_at, mailbox, folder, state, kind, raw, recorded_at) values "
+                          "('mid:r1', 'r1', 'h', 1, false, :at, 'hr', 'INBOX', 'processed', "
+                          "'daily', :raw, :at)"), {"at": at, "raw": b"\x00"})
+        mail_id = conn.execute(text("select id from mails")).scalar_one()
+        conn.execute(text("insert into reports (mail_id, kind, email, name, region, supervisor, "
+                          "report_date, received_at, subject, message_id, earned_status, "
+                          "fields, metrics, missing_sections) values (:m, 'daily', 'a@x', "
+                          "'甲', '华东', 's@x', '2026-11-26', :at, '日报', 'r1', 'on_time', "
+                          "'{}', '{}', '[]')"), {"m": mail_id, "at": at})
+        conn.execute(text("insert into leave_entries (email, date_from, date_to, kind, "
+                          "half_day, state, source, note, created_at) values ('a@x', "
+                          "'2026-11-27', '2026-11-27', '请假', false, 'approved', 'cli', '', "
+                          ":at)"), {"at": at})
+    engine.dispose()
+    db = open_db(url)
+    with db.read() as session:
+        r = session.scalars(select(Report)).one()
+        assert (r.email, r.report_date, r.message_id, r.earned_status) == (
+            "a@x", date(2026, 11, 26), "r1", "on_time")
+        assert session.scalars(select(LeaveEntry.kind)).one() == "请假"
+        assert session.scalars(select(Review)).all() == []
+        assert session.scalars(select(HrAssistEnd)).all() == []
+    with db.write.begin() as session:   # the new table takes a review of the old report
+        session.add(Review(mail_id=r.mail_id, report_id=r.id, report_message_id="r1",
+                           email="a@x", report_date=date(2026, 11, 26), reviewer="s@x",
+                           reviewed_at=NOW, comment="已阅", bulk=False))
+    with db.read() as session:
+        assert session.scalars(select(Review.comment)).one() == "已阅"

@@ -123,6 +123,21 @@ def cmd_close_day(args: argparse.Namespace) -> int:
                          after=" `mailflow send` delivers them.")
 
 
+def cmd_close_clearing(args: argparse.Namespace) -> int:
+    from ..dates.deadlines import previous_workday
+    from ..records.clearing import close_clearing
+
+    app = _load(args)
+    day = args.date or previous_workday(app, _today(app)) or _today(app) - timedelta(days=1)
+    result = close_clearing(app, day)
+    if not result.workday:
+        print(f"{day} is not a workday: no daily clearing is due.")
+        return 0
+    print(f"daily clearing of {day}: {len(result.flagged)} supervisors not cleared on time"
+          + "".join(f"\n  {sup}: {n} of {total} unreviewed" for sup, n, total in result.flagged))
+    return 0
+
+
 def _print_queued(queued: Queued, before: str, noun: str = "", after: str = "") -> int:
     """What a queuing command says: the step's note (why nothing was queued), or how many
     mails it queued and how many were queued already."""

@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, TemplateError, TemplateSyntaxE
 from ..errors import ConfigError, Problem, UserError
 from ..config.leavesheet import load_leave_sheet
 from ..config.policy import Policy, load_policy
-from ..config.roster import load_roster
+from ..config.roster import Roster, load_roster
 from ..config.settings import Settings, load_settings
 
 
@@ -105,6 +105,18 @@ def _calendar(policy: Policy, settings: Settings, now: str | None) -> list[str]:
     return [workdays.unentered_warning(year) for year in workdays.unentered(today)]
 
 
+def _kept_regions(settings: Settings, roster: Roster | None) -> list[str]:
+    """A region in [hr_assist] keep that no one on the roster is in keeps nothing."""
+    try:
+        notify = load_policy(settings.company.rules).notify
+    except ConfigError:
+        return []   # reported with the rules' other problems
+    regions = {p.region for p in roster.people} if roster is not None else set()
+    return [f"{settings.company.rules / 'notify.toml'}: hr_assist.keep names {region!r}, a "
+            f"region no one on the roster is in (regions: {', '.join(sorted(regions))})"
+            for region in notify.hr_assist_keep if roster is not None and region not in regions]
+
+
 def check_config(path: Path, now: str | None = None) -> tuple[list[Problem], list[str]]:
     """All problems (errors) and warnings; an empty problem list means ready to run.
     `now` (ISO-8601, as --now) is the day the calendar warnings are for."""
@@ -134,6 +146,7 @@ def check_config(path: Path, now: str | None = None) -> tuple[list[Problem], lis
     placeholder_problems, warnings = _placeholders(settings)
     problems.extend(placeholder_problems)
     warnings = list(settings.warnings) + warnings + calendar
+    warnings += _kept_regions(settings, roster)
     hr_people = roster.emails_with_role("hr") if roster else set()
     for addr in settings.company.hr:
         if hr_people and addr not in hr_people:

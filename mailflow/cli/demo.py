@@ -25,7 +25,8 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from ..config import shipped
-from ..testing.clientmail import Draft, write
+from ..mails.compose import message_id as outbox_message_id
+from ..testing.clientmail import Draft, ReplyDraft, write, write_reply
 from ..testing.embedded import EmbeddedImap, EmbeddedSmtp
 from ..errors import UserError
 
@@ -144,6 +145,7 @@ def week_mail(start: date = WEEK_START, end: date = LAST_DAY) -> list[Seed]:
                               for h, t in _sections(i, offset))
                 seeds.append(_report(i, offset, 22, 15, tag="fix", sections=fixed,
                                      note="a correction after the deadline", start=start))
+    seeds += clearing_replies(seeds, start, end)
     seeds.append(_report(1, 2, 21, 5, subject=f"回复：工作日报 {start + timedelta(2):%Y-%m-%d}",
                          tag="re", note="a reply, not a report", start=start))
     seeds += leave_mail(start, end)
@@ -210,6 +212,42 @@ def leave_mail(start: date, end: date) -> list[Seed]:
                  "HR's correction of a missing day")]
 
 
+SENDER = "日报助手 <reports@example.com>"
+
+
+def clearing_replies(reports: list[Seed], start: date, end: date) -> list[Seed]:
+    """日清 as two supervisors do it: 钱主管 answers each day's digest the next workday at
+    08:40 from Outlook (the digest's Message-ID is the one mailflow will give it), which
+    clears the whole team's day; 孙主管 answers his team's reports one by one from his
+    iPhone, and only on Tuesdays: his other days stay unreviewed (clearing_missing)."""
+    out = []
+    days = _workdays(start, end)
+    for d, nxt in zip(days, days[1:]):
+        key = f"digest|{QIAN[1]}|{d.isoformat()}"
+        when = datetime(nxt.year, nxt.month, nxt.day, 8, 40, tzinfo=CST)
+        out.append(Seed(write_reply("outlook", ReplyDraft(
+            QIAN[0], QIAN[1], (HR,), "今天的日报都看过了。韩梅的账期问题我来和财务沟通。", when,
+            f"qian.clearing.{d:%Y%m%d}@example.com", outbox_message_id(key, SENDER),
+            f"日清汇总 {d.isoformat()}", ("日报助手", "reports@example.com"),
+            datetime(d.year, d.month, d.day, 21, 30, tzinfo=CST), "（汇总邮件）")),
+            when, ("hr",), "钱主管 clears each day by replying to the digest"))
+    sun_team = {addr for _, addr, _, sup, _, _ in PEOPLE if sup == SUN}
+    for seed in reports:
+        head = seed.raw.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
+        mid = next((line.split("<", 1)[1].rstrip(">") for line in head.splitlines()
+                    if line.lower().startswith("message-id:")), "")
+        addr = next((a for a in sun_team if mid.startswith(a.split("@")[0] + ".")), "")
+        if not addr or seed.at.weekday() != 1 or "fix" in mid:
+            continue
+        name = next(p[0] for p in PEOPLE if p[1] == addr)
+        when = seed.at.replace(hour=22, minute=15)
+        out.append(Seed(write_reply("iphone", ReplyDraft(
+            SUN[0], SUN[1], ((name, addr),), "收到，明天电话沟通。", when, f"sun.re.{mid}", mid,
+            f"工作日报 {seed.at:%Y-%m-%d} {name}", (name, addr), seed.at, "（日报）"),),
+            when, ("hr",), "孙主管 reviews his team's reports on Tuesdays only"))
+    return out
+
+
 def _roster() -> str:
     lines = ["email,name,role,region,supervisor,start_date,end_date,probation",
              "hr@example.com,人事部,hr,,,2024-01-01,,no",
@@ -253,7 +291,7 @@ host = "127.0.0.1"
 port = {smtp_port}
 security = "none"
 username = ""
-sender = "日报助手 <reports@example.com>"
+sender = "{SENDER}"
 """
 
 
@@ -450,6 +488,19 @@ def _table(app, days: list[date]) -> list[str]:  # type: ignore[no-untyped-def]
     return lines
 
 
+def _clearing_lines(app, start: date, end: date) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each supervisor's 日清 over the span, as HR's mails show it."""
+    from ..records.clearing import figures
+
+    lines = ["", "日清 (supervisors' reviews): days with reports, cleared on time, rate, "
+                 "median hours to review"]
+    for f in figures(app, start, end):
+        lines.append(f"  {f.supervisor.region} {f.supervisor.name}: {f.days} days, "
+                     f"{f.cleared} cleared on time, {f.as_row()['rate']}, "
+                     f"median {f.as_row()['median']} h")
+    return lines
+
+
 def _pad(text: str, width: int) -> str:
     """Left-align for a terminal, where a Chinese character takes two columns."""
     import unicodedata
@@ -526,7 +577,7 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
                 {"date": d.isoformat(), "people": people}, ensure_ascii=False, indent=2) + "\n")
         folder.write("export.json", to_json(collect(app, start - timedelta(days=31), end)) + "\n")
         files = write_mail_folder(folder, smtp_server.messages)
-        table = _table(app, days)
+        table = _table(app, days) + _clearing_lines(app, start, end)
         folder.write("summary.txt", "\n".join(table) + "\n")
         progress(f"[5/5] wrote {files} delivered mails under {out}/<recipient>/, "
                  f"{out}/index.html, summary.txt, status-<day>.json and export.json "

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from ..errors import ConfigError, UserError
-from .commands import (cmd_check_config, cmd_close_day, cmd_close_month, cmd_close_week,
-                       cmd_compile_weekly, cmd_demo, cmd_excuse, cmd_export, cmd_health,
-                       cmd_history, cmd_hr_monthly, cmd_ingest, cmd_init, cmd_leave,
-                       cmd_meeting, cmd_month_end, cmd_outbox, cmd_poll, cmd_remind, cmd_run,
-                       cmd_send, cmd_status)
+from .commands import (cmd_check_config, cmd_close_clearing, cmd_close_day, cmd_close_month,
+                       cmd_close_week, cmd_compile_weekly, cmd_demo, cmd_excuse, cmd_export,
+                       cmd_health, cmd_history, cmd_hr_monthly, cmd_ingest, cmd_init,
+                       cmd_leave, cmd_meeting, cmd_month_end, cmd_outbox, cmd_poll, cmd_remind,
+                       cmd_run, cmd_send, cmd_status)
 
 EPILOG = """\
 Every command reads ./settings.toml unless --config names another file, and uses --now
@@ -122,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
             "report for D is marked missing, and each supervisor's daily-clearing digest is "
             "queued (HR in Cc during the transition period). Running it again changes nothing.")
     p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="the day (default: yesterday)")
+
+    p = add("close-clearing", cmd_close_clearing,
+            "judge the supervisors' daily clearing (日清) of a day (idempotent)",
+            "At the due time of day D's clearing ([clearing] due in rules/notify.toml, default "
+            "12:00 on the next workday), each supervisor whose team's reports of D are not all "
+            "reviewed (a reply to the report, or to the day's digest) gets clearing_missing. "
+            "Supervisors on leave, with no report to review or with no team get nothing. "
+            "Running it again changes nothing.")
+    p.add_argument("--date", type=_date, metavar="YYYY-MM-DD",
+                   help="the day whose clearing is judged (default: the last workday)")
 
     p = add("remind", cmd_remind, "queue reminders to salespeople with no report yet (idempotent)",
             "Before day D's deadline, queues one reminder to each salesperson on the roster "

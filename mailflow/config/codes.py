@@ -26,10 +26,13 @@ WEEKLY_COPY_CODES = ("not_to_management", "hr_not_cc")       # a weekly report's
 CLOSE_DAY_CODES = ("missing",)
 CLOSE_WEEK_CODES = ("weekly_missing", "weekly_late")
 CLOSE_MONTH_CODES = ("assessment_missing", "indicators_missing")
+# A supervisor's daily clearing (日清) of a day not done by its due time.
+CLOSE_CLEARING_CODES = ("clearing_missing",)
 
 CODES: tuple[str, ...] = tuple(dict.fromkeys(
     [c for codes in CHECK_CODES.values() for c in codes]
-    + [*WEEKLY_COPY_CODES, *CLOSE_DAY_CODES, *CLOSE_WEEK_CODES, *CLOSE_MONTH_CODES]))
+    + [*WEEKLY_COPY_CODES, *CLOSE_DAY_CODES, *CLOSE_WEEK_CODES, *CLOSE_MONTH_CODES,
+       *CLOSE_CLEARING_CODES]))
 
 # Verdicts about the day (the first report decides late, the latest decides
 # missing_section) versus verdicts about one mail (copy rules stay with the mail).

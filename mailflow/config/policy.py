@@ -131,6 +131,16 @@ class NotifyRules:
     close_day_at: time
     send_every_seconds: int
     poll_every_seconds: int
+    # The supervisors' daily clearing (日清) of day D is due at this time on the next
+    # workday after D.
+    clearing_due_at: time = time(12, 0)
+    # hr_assist_until = "auto": HR leaves a region's digests once it met both rates for
+    # `hr_assist_weeks` complete weeks in a row; regions in `hr_assist_keep` never leave.
+    hr_assist_auto: bool = False
+    hr_assist_weeks: int = 4
+    hr_assist_on_time_rate: float = 0.95
+    hr_assist_clearing_rate: float = 0.90
+    hr_assist_keep: tuple[str, ...] = ()
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -516,13 +526,32 @@ def _load_notify(path: Path, problems: list[Problem]) -> NotifyRules | None:
     t = root.sub("transition")
     until_s = t.get("hr_assist_until", str, "") or ""
     until = None
-    if until_s:
+    auto = until_s.strip().lower() == "auto"
+    if until_s and not auto:
         try:
             until = date.fromisoformat(until_s)
         except ValueError:
             t.problem("hr_assist_until", f"{until_s!r} is not a date",
-                      'write "YYYY-MM-DD", or "" when HR no longer helps')
+                      'write "YYYY-MM-DD", "auto" (until each region\'s daily clearing runs in '
+                      'order, see [hr_assist]), or "" when HR no longer helps')
     t.finish()
+    c = root.sub("clearing")
+    clearing_due = _parse_time(c, "due", "12:00")
+    c.finish()
+    h = root.sub("hr_assist")
+    weeks = h.get("weeks", int, 4)
+    if weeks is None or weeks < 1:
+        h.problem("weeks", f"is {weeks}", "use a whole number of weeks, 1 or more (e.g. 4)")
+        weeks = 4
+    rates = []
+    for key, default in (("on_time_rate", 0.95), ("clearing_rate", 0.90)):
+        value = h.get(key, float, default)
+        if value is None or not 0 <= value <= 1:
+            h.problem(key, f"is {value}", f"use a share from 0 to 1, e.g. {default}")
+            value = default
+        rates.append(value)
+    keep = tuple(h.str_list("keep", []))
+    h.finish()
     n = root.sub("notices")
     max_age = n.get("max_age_hours", int, 24)
     codes = tuple(n.str_list("codes", list(NOTICE_CODES)))
@@ -539,7 +568,8 @@ def _load_notify(path: Path, problems: list[Problem]) -> NotifyRules | None:
     s.finish()
     root.finish()
     return NotifyRules(until, max_age if max_age is not None else 24, codes, reminder, close,
-                       send_every, poll_every)
+                       send_every, poll_every, clearing_due, auto, weeks, rates[0], rates[1],
+                       keep)
 
 
 def _weekday(t: TableReader, name: str, default: str) -> int:

@@ -66,3 +66,29 @@ def meeting_day(setup: Setup, send_day: date) -> date:
 
 def meeting_starts(setup: Setup, day: date) -> datetime:
     return datetime.combine(day, setup.policy.meeting.at, tzinfo=setup.tz)
+
+
+def next_workday(setup: Setup, day: date) -> date:
+    """The first workday after `day` (a long holiday is at most a few weeks)."""
+    nxt = day + timedelta(days=1)
+    for _ in range(60):
+        if setup.workdays.is_workday(nxt):
+            return nxt
+        nxt += timedelta(days=1)
+    return nxt
+
+
+def previous_workday(setup: Setup, day: date) -> date | None:
+    """The last workday before `day`, or None when there is none within 60 days."""
+    prev = day - timedelta(days=1)
+    for _ in range(60):
+        if setup.workdays.is_workday(prev):
+            return prev
+        prev -= timedelta(days=1)
+    return None
+
+
+def clearing_due(day: date, setup: Setup) -> datetime:
+    """The supervisors' daily clearing (日清) of `day`: `[clearing] due` on the next workday."""
+    return datetime.combine(next_workday(setup, day), setup.policy.notify.clearing_due_at,
+                            tzinfo=setup.tz)

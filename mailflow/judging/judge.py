@@ -28,6 +28,8 @@ from ..dates.periods import month_covered, week_covered
 from ..config.codes import DAY_CODES
 from ..config.roster import Person
 from .sections import extract
+from . import reviews
+from ..parsing.replytext import own_text
 from ..store import leave, queries
 from ..store.models import Mail, Report, Violation
 
@@ -59,6 +61,7 @@ class Assessment:
     verdicts: tuple[Verdict, ...] = ()                      # about this mail alone
     email: str | None = None
     report_date: date | None = None
+    reply: reviews.Reply | None = None                      # an answer to earlier mail
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,12 @@ def _assess(mail: Pending, ctx: Context) -> Assessment:
                "to_addrs": list(parsed.to), "cc_addrs": list(parsed.cc),
                "warnings": warnings or None}
     if cls.kind not in REPORT_KINDS:
+        refs = reviews.reply_refs(parsed.in_reply_to, parsed.references)
+        # A reply may be a supervisor's review (日清); whose it is is decided when stored.
+        reply = reviews.Reply(mail.id, cls.email, mail.received_at, refs, own_text(parsed.body)) \
+            if refs and cls.kind in ("reply", "other") else None
         return Assessment(mail.id, "processed", cls.kind, headers=headers, email=cls.email,
-                          report_date=cls.report_date)
+                          report_date=cls.report_date, reply=reply)
     if cls.kind != "daily":
         cls = covered_period(parsed, cls, ctx)
     extracted = extract(parsed.body, ctx.policy.daily)
@@ -173,6 +180,7 @@ def store(session: Session, chunk: list[Assessment], ctx: Context,
     days = {(r["email"], r["report_date"]) for r in reports if r["kind"] == "daily"}
     day_rows = settle_days(session, days, ctx, now)
     queries.insert_violations(session, rows + day_rows)
+    reviews.record(session, [a.reply for a in chunk if a.reply is not None], ctx)
     by_mail: dict[int, set[str]] = defaultdict(set)
     for row in rows + day_rows:
         by_mail[row["mail_id"]].add(row["code"])

@@ -14,6 +14,7 @@ from ..delivery import outbox
 from .letters import Letter, Queued, name_of, queue_letters, renderer_for
 from ..dates.deadlines import assessment_due, indicators_due
 from ..dates.periods import month_end, month_label, prev_month, week_label
+from ..records.clearing import figures as clearing_figures
 from ..records.stats import (PersonPeriod, on_roster_for, person_periods, record_start,
                              teams_between, unreadable_and_suspect, weekly_reports)
 from ..store.models import Report, Violation
@@ -127,6 +128,7 @@ def compliance_context(app: App, kind: str, start: date, end: date, prev_start: 
         "weekly": weekly, "top": top, "attention": unreadable_and_suspect(app, start, end),
         "forms": _forms(app, start) if kind == "monthly" else None,
         "unknown_deliveries": _unknown_deliveries(app),
+        "clearing": [f.as_row() for f in clearing_figures(app, start, end)],
     }
     raw = _raw_rows(app, periods, start, end)
     return context, raw
@@ -166,6 +168,22 @@ def _in_sales(app: App, email: str, day: date) -> bool:
     return row is not None and row.role == "sales"
 
 
+CLEARING_HEADER = ["区域", "主管", "邮箱", "有日报天数", "按时日清天数", "日清率",
+                   "点评中位用时（小时）", "未到期天数"]
+
+
+def clearing_sheet(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    return [[c["region"], c["name"], c["email"], c["days"], c["cleared"],
+             c["rate"] if c["_rate"] is None else sheets.Num(c["_rate"], sheets.PERCENT, c["rate"]),
+             c["median"] if c["_median"] is None else sheets.Num(c["_median"], "0.0", c["median"]),
+             c["pending"]] for c in rows]
+
+
+def clearing_csv(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    return [[c["region"], c["name"], c["email"], c["days"], c["cleared"], c["rate"],
+             c["median"], c["pending"]] for c in rows]
+
+
 POINTS = '+0" 个百分点";-0" 个百分点";0" 个百分点"'
 RAW_HEADER = ["区域", "姓名", "邮箱", "日期", "状态", "首次提交", "违规"]
 
@@ -187,10 +205,13 @@ def _queue_compliance(app: App, kind: str, start: date, end: date, prev_start: d
                     "趋势"],
              region_sheet),
             ("明细", RAW_HEADER, raw),
+            ("日清", CLEARING_HEADER, clearing_sheet(context["clearing"])),
         ])
         return Letter(to, context, attachments=(
             (f"日报合规-{label}.xlsx", sheets.XLSX, book),
-            (f"日报合规-{label}.csv", "text/csv", sheets.csv_bytes(RAW_HEADER, raw))))
+            (f"日报合规-{label}.csv", "text/csv", sheets.csv_bytes(RAW_HEADER, raw)),
+            (f"日清-{label}.csv", "text/csv",
+             sheets.csv_bytes(CLEARING_HEADER, clearing_csv(context["clearing"])))))
 
     return queue_letters(app, "compliance", label, [(f"hr_{kind}|{label}", letter)])
 
@@ -219,6 +240,9 @@ def sample_context() -> dict[str, Any]:
             "attention": {"unparsed": ["11-26 20:00 hr: no From header"],
                           "unknown_sender": ["2026-11-26 x@y.example: x@y.example"],
                           "spoof_suspected": []},
+            "clearing": [{"region": "华东", "name": "钱主管", "email": "qian.zg@example.com",
+                          "days": 20, "cleared": 18, "pending": 1, "rate": "90%", "_rate": 0.9,
+                          "median": "13.5", "_median": 13.5, "reports": 40, "reviewed": 39}],
             "forms": [{"kind": "assessment", "due": "2026-12-03 18:00", "past_due": False,
                        "owed": 2, "handed": 1, "missing": []},
                       {"kind": "indicators", "due": "2026-11-10 18:00", "past_due": True,

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from ..app import App
 from ..config.roster import Person
-from ..dates.deadlines import deadline_for
+from ..dates.deadlines import deadline_for, previous_workday
+from ..records.clearing import team_days
+from ..records.transition import hr_on_digest
 from ..records.days import PersonDay, day_status
 from ..store import queries
 from ..store.models import Report, Violation
@@ -83,11 +85,23 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
         if report and report.fields.get("issues", "").strip() not in ("", "无"):
             issues.append({"name": person.name, "text": report.fields["issues"].strip()})
     due = deadline_for(day, app.context())
-    return {"supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,
+    return {"unreviewed": unreviewed_before(app, day, supervisor), "supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,
             "date": day.isoformat(), "weekday": weekday_label(day),
             "deadline": f"{due.astimezone(app.tz):%H:%M}", "people": people, "issues": issues,
             "counts": counts, "totals": {k: money(v) for k, v in totals.items()},
             "calendar_note": app.workdays.note(day)}
+
+
+def unreviewed_before(app: App, day: date, supervisor: Person) -> dict[str, Any] | None:
+    """The reports of the workday before `day` this supervisor has not reviewed yet."""
+    prev = previous_workday(app, day)
+    if prev is None:
+        return None
+    td = team_days(app, prev, prev, {supervisor.email}).get(supervisor.email, {}).get(prev)
+    if td is None or not td.unreviewed:
+        return None
+    return {"date": prev.isoformat(), "weekday": weekday_label(prev),
+            "people": [p.name for p, _ in sorted(td.unreviewed, key=lambda u: u[1])]}
 
 
 def teams(app: App, day: date) -> list[tuple[Person, list[Person]]]:
@@ -106,13 +120,13 @@ def queue_digests(app: App, day: date) -> Queued:
     """One digest per supervisor per workday, also when everyone reported."""
     if not app.workdays.is_workday(day):
         return Queued(0, 0, f"{day} is not a workday: no digests")
-    until = app.policy.notify.hr_assist_until
-    hr = [(name_of(app, a, day), a) for a in app.settings.company.hr] \
-        if until is not None and day <= until else []
+    hr = [(name_of(app, a, day), a) for a in app.settings.company.hr]
     statuses = {p.email: p for p in day_status(app, day)}
 
     def letter(sup: Person, team: list[Person]) -> Letter:
-        return Letter([(sup.name, sup.email)], digest_context(app, day, sup, team, statuses), hr)
+        region = sup.region or team[0].region
+        return Letter([(sup.name, sup.email)], digest_context(app, day, sup, team, statuses),
+                      hr if hr_on_digest(app, region, day) else [])
 
     return queue_letters(app, "digest", day.isoformat(),
                          ((f"digest|{sup.email}|{day}", partial(letter, sup, team))
@@ -127,7 +141,9 @@ def samples() -> dict[str, dict[str, Any]]:
     away = {**person, "status_text": "请假", "colour": COLOURS["excused"], "time": "",
             "breaks": [], "corrected": [], "metrics": None,
             "leave": {"kind": "年假", "approved_by": "钱主管"}}
-    return {"digest": {"supervisor_name": "钱主管", "region": "华东", "date": "2026-11-26",
+    return {"digest": {"unreviewed": {"date": "2026-11-25", "weekday": "周三",
+                                      "people": ["张三"]},
+                       "supervisor_name": "钱主管", "region": "华东", "date": "2026-11-26",
                        "weekday": "周四", "deadline": "21:00", "people": [person, away],
                        "issues": [{"name": "张三", "text": "需要样品"}],
                        "counts": {"due": 1, "reported": 1, "late": 0, "missing": 0,

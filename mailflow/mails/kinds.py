@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from . import (alerts, answers, calendarnote, compliance, digests, meeting, monthly, notices,
-               reminders, weekly)
+               reminders, transition, weekly)
 
 MODULES = (reminders, notices, digests, weekly, compliance, monthly, meeting, calendarnote,
-           alerts, answers)
+           alerts, answers, transition)
 # What every mail's context has besides its own (mails/letters.py common()).
 COMMON_SAMPLE = {"company": "示例销售有限公司", "hr": "hr@example.com", "title": "sample"}
 

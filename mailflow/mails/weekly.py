@@ -13,6 +13,7 @@ from ..errors import UserError
 from ..dates.deadlines import deadline_for
 from .letters import COLOURS, Letter, Queued, money, queue_letters, renderer_for, weekday_label
 from ..dates.periods import week_label, weekly_due
+from ..records.clearing import figures as clearing_figures
 from ..records.stats import (PersonPeriod, person_periods, repeated, teams_between,
                              weekly_reports)
 from ..store import queries
@@ -111,6 +112,8 @@ def draft_context(app: App, monday: date, sup: Any, team: list[Any]) -> tuple[di
         "plans": plans, "due": f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}",
         "management": ", ".join(app.settings.company.management),
         "hr_list": ", ".join(app.settings.company.hr), "highlight_days": highlight_days,
+        "clearing": next((f.as_row() for f in clearing_figures(app, monday, end, {sup.email})),
+                         None),
     }
     versus = "比上周" if not same_days else f"比上周同期（{same_days}）"
     book = sheets.workbook([
@@ -225,7 +228,9 @@ def sample_context() -> dict[str, Any]:
             "items": [{"kind": "问题与需求", "name": "张三", "date": "2026-11-23", "text": "需要样品",
                        "message_id": "a@b", "repeated": True}],
             "plans": [{"name": "张三", "plan": "跟进报价"}], "due": "2026-11-30 10:00",
-            "management": "gm@example.com", "hr_list": "hr@example.com", "highlight_days": 3}
+            "management": "gm@example.com", "hr_list": "hr@example.com", "highlight_days": 3,
+            "clearing": {"days": 4, "cleared": 3, "pending": 1, "rate": "75%",
+                         "median": "14.2"}}
 
 
 def samples() -> dict[str, dict[str, Any]]:

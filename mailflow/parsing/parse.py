@@ -262,7 +262,10 @@ def _parse(raw: bytes) -> ParsedMail:
                                                      "X-Auto-Response-Suppress", "Return-Path")
                        if msg.get(k) is not None},
         warnings=tuple(warnings),
-        references=tuple(dict.fromkeys(
-            mid for mid in (clean_message_id(m) for m in re.findall(
-                r"<[^<>\s]+>", raw_header(msg.get("References")))) if mid))[:100],
+        references=_references(raw_header(msg.get("References"))),
     )
+
+
+def _references(value: str) -> tuple[str, ...]:
+    found = (clean_message_id(m) for m in re.findall(r"<[^<>\s]+>", value or ""))
+    return tuple(dict.fromkeys(m for m in found if m))[:100]

@@ -11,7 +11,7 @@ from ..app import App
 from ..dates.deadlines import deadline_for
 from ..errors import UserError
 from ..store import leave, queries
-from ..store.models import DayClose, Report, Violation
+from ..store.models import DayClose, Report, Review, Violation
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,17 @@ class PersonDay:
     message_id: str | None
     leave: str | None = None            # kind of approved leave covering the day
     approved_by: str | None = None      # who approved it
+    reviewed_at: datetime | None = None  # the supervisor's first review (日清) of the day
+    reviewed_by: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {"email": self.email, "name": self.name, "region": self.region,
                 "supervisor": self.supervisor, "status": self.status,
                 "received_at": self.received_at.isoformat() if self.received_at else None,
                 "violations": list(self.violations), "message_id": self.message_id,
-                "leave": self.leave}
+                "leave": self.leave,
+                "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
+                "reviewed_by": self.reviewed_by}
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,12 @@ def day_status(app: App, day: date) -> list[PersonDay]:
             codes.setdefault(email, set()).add(code)
         cover = leave.cover(session, app.policy.leave, app.workdays, day, day,
                             [p.email for p in people])
+        reviewed: dict[str, tuple[datetime, str]] = {}
+        for email, at, by in session.execute(
+                select(Review.email, Review.reviewed_at, Review.reviewer).where(
+                    Review.report_date == day, Review.reviewed_at <= app.now())
+                .order_by(Review.reviewed_at, Review.id)):
+            reviewed.setdefault(email, (at, by))
     out = []
     for p in sorted(people, key=lambda p: (p.region, p.email)):
         first = reports.get(p.email)
@@ -109,9 +119,11 @@ def day_status(app: App, day: date) -> list[PersonDay]:
         if status == "missing":
             found = found | {"missing"}
         covering = cover.leave.get((p.email, day))
+        review = reviewed.get(p.email)
         out.append(PersonDay(p.email, p.name, p.region, p.supervisor, status,
                              first.received_at if first else None, tuple(sorted(found)),
                              first.message_id if first else None,
                              covering.kind if covering else None,
-                             covering.decided_by if covering else None))
+                             covering.decided_by if covering else None,
+                             review[0] if review else None, review[1] if review else None))
     return out

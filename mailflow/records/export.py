@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ..app import App
 from ..store.models import Command, LeaveEntry, Mail, Report, Violation
+from .clearing import reviews_between
 from .leave import Entry
 
 
@@ -72,7 +73,7 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
                         **({"withdrawn": True, "withdrawn_reason": v.withdrawn_reason}
                            if v.withdrawn else {})} for v in violations],
         "leave": leave,
-        "reviews": [],
+        "reviews": reviews_between(app, start, end),
         "commands": commands,
         "unparsed": [{"message_id": m.message_id, "sha256": m.sha256, "mailbox": m.mailbox,
                       "received_at": m.received_at.isoformat(), "error": m.error}

@@ -25,9 +25,10 @@ from ..app import App
 from ..delivery.outbox import clear_problem, record_problem
 from ..records.health import job_key
 from ..dates.deadlines import (assessment_due, deadline_for, last_workday, meeting_day,
-                               meeting_starts, weekly_report_due)
+                               meeting_starts, previous_workday, weekly_report_due)
 from ..mails.calendarnote import check_year
 from ..mails.compliance import queue_hr_monthly, queue_hr_weekly
+from ..records.clearing import close_clearing
 from ..records.days import close_day
 from ..mails.meeting import queue_meeting_notice
 from ..mails.monthly import close_month, queue_month_end
@@ -35,6 +36,7 @@ from ..mails.digests import queue_digests
 from ..mails.reminders import queue_reminders
 from ..dates.periods import month_label, monday_of, prev_month, week_label
 from ..store.models import JobRun
+from ..mails.transition import check_transition
 from ..mails.weekly import close_week, compile_drafts, queue_weekly_reminders
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,16 @@ def _close_quietly(app: App, day: date) -> str:
     return f"{len(result.missing)} missing; no digest: a later day's digest is sent instead"
 
 
+def _cleared_day(app: App, day: date) -> date:
+    """The day whose daily clearing is due on workday `day`: the workday before it."""
+    return previous_workday(app, day) or day - timedelta(days=1)
+
+
+def _close_clearing(app: App, day: date) -> str:
+    result = close_clearing(app, _cleared_day(app, day))
+    return f"{len(result.flagged)} supervisors not cleared on time"
+
+
 def _previous_week(day: date) -> date:
     return monday_of(day) - timedelta(days=7)
 
@@ -107,6 +119,16 @@ JOBS = (
         lambda app, day: app.now() < deadline_for(day, app.context())),
     Job("close-day", _on_workdays(lambda app: app.policy.notify.close_day_at),
         lambda app, day: day.isoformat(), _close, superseded=_close_quietly),
+    # The daily clearing (日清) of the workday before, at its due time; a missed run is
+    # still useful (the review times are on record), so it catches up.
+    Job("close-clearing", _on_workdays(lambda app: app.policy.notify.clearing_due_at),
+        lambda app, day: _cleared_day(app, day).isoformat(), _close_clearing,
+        ends=_cleared_day),
+    # HR leaves a region's digests (hr_assist_until = "auto"): on the week's first workday
+    # once the week before has its last clearing due.
+    Job("hr-assist", _on_workdays(lambda app: app.policy.notify.clearing_due_at),
+        lambda app, day: week_label(_previous_week(day)),
+        lambda app, day: _queued(check_transition(app, day)), ends=_last_week_end),
     Job("weekly-drafts", _on_weekday(lambda app: W(app).draft_weekday, lambda app: W(app).draft_at),
         lambda app, day: week_label(monday_of(day)),
         lambda app, day: _queued(compile_drafts(app, monday_of(day)))),

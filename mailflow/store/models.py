@@ -165,6 +165,37 @@ class Command(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Review(Base):
+    """A supervisor's review of one daily report (日清): their reply to it, or to their own
+    digest of its day (`bulk`). `reviewed_at` is when the reply reached the company's
+    server; `comment` is the reply's own text. One row per reply and report."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("mail_id", "report_id"),
+                      Index("ix_reviews_person_day", "email", "report_date"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"), index=True)   # the reply
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    report_message_id: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(320))
+    report_date: Mapped[date] = mapped_column(Date)
+    reviewer: Mapped[str] = mapped_column(String(320))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    bulk: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HrAssistEnd(Base):
+    """A region whose daily clearing met the bar long enough (`hr_assist_until = "auto"`):
+    from `from_day` its digests go without HR in Cc. Written once per region."""
+
+    __tablename__ = "hr_assist_ends"
+    region: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_week: Mapped[date] = mapped_column(Date)       # Monday of the streak's last week
+    from_day: Mapped[date] = mapped_column(Date)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DayClose(Base):
     __tablename__ = "day_closes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

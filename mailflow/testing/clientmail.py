@@ -287,3 +287,165 @@ WRITERS = {"foxmail": foxmail, "outlook": outlook, "qqmail": qqmail, "iphone": i
 
 def write(client: str, draft: Draft) -> bytes:
     return WRITERS[client](draft)
+
+
+# -- replies: a supervisor answering a report (or a digest) in their own client ----------
+
+@dataclass(frozen=True)
+class ReplyDraft:
+    """A reply to `original` (the report, or any mail given by its headers) with `text`
+    as the writer's own words; each client quotes the original its own way."""
+
+    from_name: str
+    from_addr: str
+    to: tuple[tuple[str, str], ...]
+    text: str
+    date: datetime
+    message_id: str
+    original_id: str
+    original_subject: str
+    original_from: tuple[str, str]
+    original_date: datetime
+    original_text: str
+    references: tuple[str, ...] = ()     # the thread before the original, oldest first
+    cc: tuple[tuple[str, str], ...] = ()
+
+
+def _thread(r: ReplyDraft) -> list[tuple[str, str]]:
+    refs = " ".join(f"<{m}>" for m in (*r.references, r.original_id))
+    return [("In-Reply-To", f"<{r.original_id}>"), ("References", refs)]
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def _cn_date(d: datetime) -> str:
+    return f"{d.year}年{d.month}月{d.day}日 {d:%H:%M}"
+
+
+def foxmail_reply(r: ReplyDraft) -> bytes:
+    """Foxmail: 回复： prefix, GBK labelled gb2312, the original under a 发件人/发送时间 block."""
+    name, addr = r.original_from
+    text = _crlf(f"{r.text}\n\n\n\n{r.from_name}\n\n发件人： {name}\n发送时间： "
+                 f"{r.original_date:%Y-%m-%d %H:%M}\n收件人： {r.from_name}\n主题： "
+                 f"{r.original_subject}\n{r.original_text}\n")
+    head = _headers([
+        ("Date", format_datetime(r.date)),
+        ("From", _addr(r.from_name, r.from_addr, "gb2312", True, "gbk")),
+        ("To", _addrs(r.to, "gb2312", True, "gbk")),
+        *([("Cc", _addrs(r.cc, "gb2312", True, "gbk"))] if r.cc else []),
+        ("Subject", _word("回复：" + r.original_subject, "gb2312", "gbk")),
+        *_thread(r), ("X-Priority", "3"), ("X-Mailer", "Foxmail 7.2.25.228[cn]"),
+        ("Mime-Version", "1.0"), ("Message-ID", f"<{r.message_id}>"),
+        ("Content-Type", 'text/plain;\r\n\tcharset="gb2312"'),
+        ("Content-Transfer-Encoding", "base64"),
+    ])
+    return head + b"\r\n" + _b64(text.encode("gbk"))
+
+
+def outlook_reply(r: ReplyDraft) -> bytes:
+    """Outlook: HTML only, 答复: prefix, the reply above a bordered 发件人:/发送时间: block."""
+    name, addr = r.original_from
+    own = "".join(f'<p class="MsoNormal"><span>{html.escape(line)}<o:p></o:p></span></p>\r\n'
+                  for line in r.text.split("\n"))
+    quoted = "".join(f'<p class="MsoNormal">{html.escape(line)}</p>\r\n'
+                     for line in r.original_text.split("\n"))
+    page = (f'<html xmlns:o="urn:schemas-microsoft-com:office:office">\r\n<head>\r\n<meta '
+            f'http-equiv="Content-Type" content="text/html; charset=gb2312">\r\n</head>\r\n'
+            f'<body lang="ZH-CN">\r\n<div class="WordSection1">\r\n{own}<p class="MsoNormal">'
+            f'<o:p>&nbsp;</o:p></p>\r\n<div style="border:none;border-top:solid #E1E1E1 1.0pt;'
+            f'padding:3.0pt 0cm 0cm 0cm">\r\n<p class="MsoNormal"><b>发件人:</b> {html.escape(name)}'
+            f' &lt;{addr}&gt; <br>\r\n<b>发送时间:</b> {_cn_date(r.original_date)}<br>\r\n'
+            f'<b>收件人:</b> {html.escape(r.from_name)} &lt;{r.from_addr}&gt;<br>\r\n<b>主题:</b> '
+            f'{html.escape(r.original_subject)}<o:p></o:p></p>\r\n</div>\r\n{quoted}</div>\r\n'
+            f'</body>\r\n</html>\r\n')
+    head = _headers([
+        ("From", _addr(r.from_name, r.from_addr, "gb2312", False, "gbk")),
+        ("To", _addrs(r.to, "gb2312", False, "gbk")),
+        *([("CC", _addrs(r.cc, "gb2312", False, "gbk"))] if r.cc else []),
+        ("Subject", _word("答复: " + r.original_subject, "gb2312", "gbk")),
+        ("Thread-Topic", _word(r.original_subject, "gb2312", "gbk")),
+        ("Date", format_datetime(r.date.astimezone(timezone.utc)).replace("-0000", "+0000")),
+        ("Message-ID", f"<{r.message_id}>"), *_thread(r),
+        ("Content-Language", "zh-CN"), ("X-Mailer", "Microsoft Outlook 16.0"),
+        ("Content-Type", 'text/html; charset="gb2312"'),
+        ("Content-Transfer-Encoding", "quoted-printable"), ("MIME-Version", "1.0"),
+    ])
+    return head + b"\r\n" + _qp(page.encode("gbk"))
+
+
+def qqmail_reply(r: ReplyDraft) -> bytes:
+    """QQ Mail: gb18030, 回复： prefix, the original under 原始邮件."""
+    name, addr = r.original_from
+    text = _crlf(f"{r.text}\n\n\n------------------ 原始邮件 ------------------\n"
+                 f'发件人: "{name}"<{addr}>;\n发送时间: {_cn_date(r.original_date)}\n'
+                 f'收件人: "{r.from_name}"<{r.from_addr}>;\n主题: {r.original_subject}\n\n'
+                 f"{r.original_text}\n")
+    head = _headers([
+        ("X-QQ-mid", "xmsezbcf02869b109e668923ab"),
+        ("From", _addr(r.from_name, r.from_addr, "gb18030", True)),
+        ("To", _addrs(r.to, "gb18030", True)),
+        ("Subject", _word("回复：" + r.original_subject, "gb18030")), ("Mime-Version", "1.0"),
+        ("Content-Type", 'text/plain;\r\n\tcharset="gb18030"'),
+        ("Content-Transfer-Encoding", "base64"), ("Date", format_datetime(r.date)),
+        ("Message-ID", f"<{r.message_id}>"), *_thread(r), ("X-Mailer", "QQMail 2.x"),
+    ])
+    return head + b"\r\n" + _b64(text.encode("gb18030"))
+
+
+def iphone_reply(r: ReplyDraft) -> bytes:
+    """iPhone Mail: Re: prefix, 发自我的iPhone, the original quoted with '>' under 写道："""
+    name, addr = r.original_from
+    quoted = "\n".join("> " + line if line else ">" for line in r.original_text.split("\n"))
+    text = _crlf(f"{r.text}\n\n发自我的iPhone\n\n> 在 {_cn_date(r.original_date)}，{name} "
+                 f"<{addr}> 写道：\n> \n{quoted}\n")
+    subject = "Re: " + r.original_subject
+    head = _headers([
+        ("Content-Type", "text/plain;\r\n\tcharset=utf-8"),
+        ("Content-Transfer-Encoding", "quoted-printable"),
+        ("From", _addr(r.from_name, r.from_addr, "utf-8", False)),
+        ("Mime-Version", "1.0 (1.0)"), ("Date", format_datetime(r.date)),
+        ("Subject", _word(subject, "utf-8")), ("Message-Id", f"<{r.message_id}>"), *_thread(r),
+        ("To", _addrs(r.to, "utf-8", False)), ("X-Mailer", "iPhone Mail (22B83)"),
+    ])
+    return head + b"\r\n" + _qp(text.encode("utf-8"))
+
+
+def mail163_reply(r: ReplyDraft) -> bytes:
+    """网易邮箱大师 on a phone: 回复: prefix, its signature, the original under a rule."""
+    name, addr = r.original_from
+    text = _crlf(f"{r.text}\n\n\n发自网易邮箱大师\n---- 回复的原邮件 ----\n| 发件人 | {name}<{addr}> |\n"
+                 f"| 日期 | {_cn_date(r.original_date)} |\n| 主题 | {r.original_subject} |\n"
+                 f"{r.original_text}\n")
+    page = ('<div style="line-height:1.7;font-size:14px">'
+            + "".join(f"<div>{html.escape(line)}</div>" for line in r.text.split("\n"))
+            + '<div><br></div><div style="font-size:12px">发自网易邮箱大师</div>'
+            + '<div>---- 回复的原邮件 ----</div><table><tr><td>发件人</td><td>'
+            + f"{html.escape(name)}&lt;{addr}&gt;</td></tr><tr><td>日期</td><td>"
+            + f"{_cn_date(r.original_date)}</td></tr></table><div>"
+            + html.escape(r.original_text).replace("\n", "<br>") + "</div></div>")
+    boundary = "----=_Part_9912_1788867720001"
+    head = _headers([
+        ("Date", format_datetime(r.date) + " (CST)"),
+        ("From", _addr(r.from_name, r.from_addr, "UTF-8", False)),
+        ("To", ", ".join(a for _, a in r.to)),
+        ("Subject", _word("回复:" + r.original_subject, "UTF-8")),
+        ("X-Mailer", "MailMasterAndroid/7.18.4"),
+        ("Content-Type", f'multipart/alternative; \r\n\tboundary="{boundary}"'),
+        ("MIME-Version", "1.0"), ("Message-ID", f"<{r.message_id}>"), *_thread(r),
+    ])
+    return (head + b"\r\n"
+            + f"--{boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+              f"Content-Transfer-Encoding: base64\r\n\r\n".encode() + _b64(text.encode())
+            + f"\r\n--{boundary}\r\nContent-Type: text/html; charset=UTF-8\r\n"
+              f"Content-Transfer-Encoding: base64\r\n\r\n".encode() + _b64(page.encode())
+            + f"\r\n--{boundary}--\r\n".encode())
+
+
+REPLY_WRITERS = {"foxmail": foxmail_reply, "outlook": outlook_reply, "qqmail": qqmail_reply,
+                 "iphone": iphone_reply, "163": mail163_reply}
+
+
+def write_reply(client: str, draft: ReplyDraft) -> bytes:
+    return REPLY_WRITERS[client](draft)

@@ -6,7 +6,7 @@ Rows already `unknown` keep their state and get `unknown_since` from the time th
 was sent (else their queue time), so they are listed from now on.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 14:00:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
