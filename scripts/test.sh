@@ -33,6 +33,10 @@ echo "== installing mailflow and its test dependencies"
 
 summary=()
 failed=0
+# Each pytest run spreads its tests over two worker processes (pytest-xdist): most tests
+# wait on a server, so two at a time use the machine's two cores instead of one. Each
+# worker starts its own Dovecot, PostgreSQL and SMTP servers on free loopback ports.
+workers=(-n "${MAILFLOW_TEST_WORKERS:-2}")
 
 # run NAME COMMAND...: one pytest run; its outcome and wall time go to the summary.
 run() {
@@ -95,10 +99,10 @@ clock_run() {
         return
     fi
     run "under a clock at $when (SQLite)" faked "$when" .venv/bin/python -m pytest \
-        -m "anydate and not clockfree" "$@"
+        "${workers[@]}" -m "anydate and not clockfree" "$@"
 }
 
-run "on SQLite" .venv/bin/python -m pytest "$@"
+run "on SQLite" .venv/bin/python -m pytest "${workers[@]}" "$@"
 # On PostgreSQL: every test that opens the database (tests/conftest.py DBFREE names the
 # others, which would repeat the SQLite run exactly). It runs beside the two runs under
 # a fake clock: the tests mostly wait on servers, each run has its own servers and
@@ -108,7 +112,7 @@ mkdir -p build
 pg_log=build/tests-postgresql.log
 echo "== the tests on PostgreSQL (beside the runs under a fake clock; output follows them)"
 pg_started=$(date +%s)
-env MAILFLOW_TEST_DB=postgresql .venv/bin/python -m pytest -m "not dbfree" "$@" \
+env MAILFLOW_TEST_DB=postgresql .venv/bin/python -m pytest "${workers[@]}" -m "not dbfree" "$@" \
     >"$pg_log" 2>&1 &
 pg_pid=$!
 clock_run "2027-01-04T09:00:00+08:00" "$@"
