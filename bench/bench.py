@@ -491,7 +491,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true",
                     help="2,000 mails, a 10,000-message folder and no 5,000-person month: "
                          "a minute instead of ten, for trying a change")
+    ap.add_argument("--growth", nargs="?", const="500,5000,50000", metavar="SIZES",
+                    help="only the growth table: the commands people run at each company "
+                         "size (salespeople, comma-separated; default 500,5000,50000) on "
+                         "PostgreSQL and SQLite (bench/growth.py)")
     args = ap.parse_args()
+    if args.growth:
+        import growth
+        growth.main(tuple(int(s) for s in args.growth.split(",")), log)
+        return
     n = 2000 if args.quick else args.n
     work = Path(tempfile.mkdtemp(prefix="mailflow-bench-"))
     server = Dovecot()
