@@ -225,6 +225,7 @@ DBFREE = (
     "test_charsets.py", "test_checks.py", "test_classify.py", "test_clientmail.py",
     "test_codes.py", "test_demo.py", "test_parse.py", "test_render.py", "test_roster.py",
     "test_sections.py", "test_service_unit.py", "test_wheel.py", "test_layout.py",
+    "test_identity.py",
     "test_cli.py::test_demo_*", "test_badmail.py::test_fuzz_*",
     "test_badmail.py::test_corpus_is_large_enough", "test_badmail.py::test_each_corpus_mail_*",
     "test_badmail.py::test_the_two_largest_are_bounded",
