@@ -35,6 +35,8 @@ TARGETS = {"close-day": 5, "status": 2, "export": 3, "compile-weekly": 60, "hr-m
            "month-end": 60}
 PEAK_MB, KB_PER_MAIL = 300, 2.5
 COMMANDS: list[tuple[str, tuple[str, ...]]] = [
+    # The baseline of every row: start-up alone (settings, the roster, rules, templates).
+    ("check-config", ("check-config",)),
     ("close-day", ("--now", "2026-11-27T22:00:00+08:00", "close-day", "--date", DAY)),
     ("status", ("--now", "2026-11-28T09:00:00+08:00", "status", "--date", DAY, "--json")),
     ("export", ("--now", "2026-11-28T09:00:00+08:00", "export", "--from", DAY, "--to", DAY)),
@@ -279,10 +281,12 @@ def table(results: list[dict[str, Any]]) -> list[str]:
         cells = []
         for r in results:
             took, peak = r["commands"][name]
-            mark = "" if took <= TARGETS[name] and peak <= PEAK_MB * 2**20 else " ✗"
+            target = TARGETS.get(name, float("inf"))
+            mark = "" if took <= target and peak <= PEAK_MB * 2**20 else " ✗"
             cells.append(f"{took:.2f} s, {peak / 2**20:,.0f} MB{mark}")
-        lines.append(f"| {name} (≤ {TARGETS[name]} s, ≤ {PEAK_MB} MB) | " + " | ".join(cells)
-                     + " |")
+        label = f"{name} (≤ {TARGETS[name]} s, ≤ {PEAK_MB} MB)" if name in TARGETS \
+            else "start-up alone: check-config (baseline)"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     cells = [f"{r['db_bytes'] / r['mails'] / 1024:.2f} KB ({r['mails']:,} mails)"
              for r in results]
     lines.append(f"| database per mail (≤ {KB_PER_MAIL} KB) | " + " | ".join(cells) + " |")
