@@ -15,7 +15,7 @@ def write_project(work: Path, roster: list[str], *, database: str,
                   smtp_port: int | None = None, connections: int = 1,
                   management: bool = False, mailbox: str = "") -> Path:
     """Write the folder; `roster` is the CSV's rows without its header, `mailbox` a
-    [[mailbox]] block. Returns the settings file."""
+    [[mailbox]] block; `database` a file name beside the settings or a database URL. Returns the settings file."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "roster.csv").write_text("\n".join([ROSTER_HEADER, *roster]) + "\n",
                                      encoding="utf-8")
@@ -23,7 +23,7 @@ def write_project(work: Path, roster: list[str], *, database: str,
     shutil.copytree(ROOT / "templates", work / "templates", dirs_exist_ok=True)
     smtp = "" if smtp_port is None else smtp_block(smtp_port, connections=connections)
     (work / "settings.toml").write_text(settings_toml(
-        database=f"sqlite:///{database}", name="bench",
+        database=database if "://" in database else f"sqlite:///{database}", name="bench",
         management=("gm@example.com",) if management else (), authserv_ids=(), rules=None,
         templates=None, mailboxes=[mailbox], tail=smtp), encoding="utf-8")
     return work / "settings.toml"

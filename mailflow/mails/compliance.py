@@ -87,8 +87,8 @@ def _forms(app: App, first: date) -> list[dict[str, Any]]:
 
 def compliance_context(app: App, kind: str, start: date, end: date, prev_start: date,
                        prev_end: date, label: str) -> tuple[dict[str, Any], list[list[Any]]]:
-    periods = person_periods(app, start, end)
-    before = person_periods(app, prev_start, prev_end)
+    periods = person_periods(app, start, end, figures=False)
+    before = person_periods(app, prev_start, prev_end, figures=False)
     regions = _region_rows(app, periods)
     prev_rates = {r["region"]: r["_rate"] for r in _region_rows(app, before)}
     for r in regions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -77,7 +78,7 @@ def close_day(app: App, day: date) -> CloseResult:
     return CloseResult(day, True, already, tuple(missing))
 
 
-def _status(app: App, day: date, first: Report | None, closed: bool, excused: bool) -> str:
+def _status(app: App, day: date, first: Any, closed: bool, excused: bool) -> str:
     if not app.workdays.is_workday(day):
         return "not_due"
     if excused:
@@ -93,9 +94,12 @@ def day_status(app: App, day: date) -> list[PersonDay]:
     people = app.roster.on(day, "sales")
     with app.read() as session:
         closed = queries.day_closed(session, day) is not None
-        reports: dict[str, Report] = {}
-        for r in session.scalars(select(Report).where(Report.report_date == day,
-                                                      Report.kind == "daily")
+        reports: dict[str, Any] = {}
+        # The columns status shows, not Report objects: a day of a large company is
+        # tens of thousands of rows.
+        for r in session.execute(select(Report.email, Report.earned_status,
+                                        Report.received_at, Report.message_id)
+                                 .where(Report.report_date == day, Report.kind == "daily")
                                  .order_by(Report.received_at, Report.id)):
             reports.setdefault(r.email, r)
         codes: dict[str, set[str]] = {}

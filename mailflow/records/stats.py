@@ -54,11 +54,13 @@ class WeeklyReportState:
 
 
 def person_periods(app: App, start: date, end: date, people: list[Person] | None = None, *,
-                   supervisor: str | None = None) -> list[PersonPeriod]:
+                   supervisor: str | None = None, figures: bool = True) -> list[PersonPeriod]:
     """Every salesperson on the roster at some point in [start, end], day by day, one
     PersonPeriod per team (region and supervisor) they were in: a person who moves region
     mid-period has one for each, holding that team's days, figures and rule breaks only,
-    as the roster of each day says. `supervisor` keeps only that supervisor's team."""
+    as the roster of each day says. `supervisor` keeps only that supervisor's team.
+    `figures=False` leaves metrics, items and plan empty and does not read the reports'
+    text: what the compliance mails need of a whole company's month."""
     workdays = app.workdays.workdays_between(start, end)
     if people is None:
         seen: dict[str, Person] = {}
@@ -72,14 +74,29 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
     with app.read() as session:
         # As of the clock: a back-fill with --now sees the record as it stood then. The
         # columns, not Report objects: a month of a large company is 100,000 rows.
-        query = select(Report.email, Report.report_date, Report.received_at,
-                       Report.earned_status, Report.fields, Report.metrics,
-                       Report.message_id).where(
+        columns = [Report.email, Report.report_date, Report.received_at, Report.earned_status]
+        if figures:
+            columns += [Report.fields, Report.metrics, Report.message_id]
+        query = select(*columns).where(
             Report.kind == "daily", Report.report_date >= start, Report.report_date <= end,
             Report.received_at <= app.now())
         if not everyone:
             query = query.where(Report.email.in_(emails))
-        reports = session.execute(query.order_by(Report.received_at, Report.id)).all()
+        # Streamed (a server-side cursor on PostgreSQL): only the first version of each
+        # day (its status and time) and, for figures, the latest are kept.
+        first: dict[tuple[str, date], tuple[str, datetime]] = {}
+        latest: dict[str, dict[date, Any]] = defaultdict(dict)
+        statuses: dict[str, str] = {}
+        for r in session.execute(query.order_by(Report.received_at, Report.id)
+                                 .execution_options(yield_per=2000)):
+            if r.email not in wanted:
+                continue
+            key = (r.email, r.report_date)
+            if key not in first:
+                first[key] = (statuses.setdefault(r.earned_status, r.earned_status),
+                              r.received_at)
+            if figures:
+                latest[r.email][r.report_date] = r
         query = select(Violation.email, Violation.date, Violation.code).where(
             Violation.date >= start, Violation.date <= end, Violation.code.in_(BREAK_CODES),
             Violation.withdrawn.is_(False))
@@ -90,12 +107,6 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
                                                                 DayClose.day <= end)))
         excused = leave.cover(session, app.policy.leave, app.workdays, start, end,
                               None if everyone else emails).excused
-    first: dict[tuple[str, date], Any] = {}
-    latest: dict[str, dict[date, Any]] = defaultdict(dict)
-    for r in reports:
-        if r.email in wanted:
-            first.setdefault((r.email, r.report_date), r)
-            latest[r.email][r.report_date] = r
     breaks: dict[str, list[tuple[date, str]]] = defaultdict(list)
     for email, day, code in violations:
         breaks[email].append((day, code))
@@ -119,12 +130,12 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
             pp = team_on(day, latest_row=True)
             if pp is None:
                 continue
-            r = first.get((person.email, day))
+            got = first.get((person.email, day))
             if (person.email, day) in excused:
                 pp.days[day] = "excused"
-            elif r is not None:
-                pp.days[day] = r.earned_status
-                pp.times[day] = f"{r.received_at.astimezone(app.tz):%H:%M}"
+            elif got is not None:
+                pp.days[day] = got[0]
+                pp.times[day] = f"{got[1].astimezone(app.tz):%H:%M}"
             else:
                 pp.days[day] = "missing" if day in closed else "pending"
         for day, r in sorted(latest.get(person.email, {}).items()):
