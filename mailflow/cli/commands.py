@@ -273,7 +273,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     _print_unresolved(app, report.unresolved)
     for line in report.expired:
         print(f"expired, not sent (its time passed while it waited): {line}", file=sys.stderr)
-    return 1 if report.failed or report.unknown or report.problem else 0
+    # An unknown outcome nobody has resolved keeps the exit status at 1, so a send from
+    # cron keeps saying so until someone looks.
+    return 1 if report.failed or report.unresolved or report.problem else 0
 
 
 def _print_unresolved(app, rows) -> None:  # type: ignore[no-untyped-def]

@@ -173,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
         "message is retried later with backoff; a 5xx to the message itself is recorded "
         "with the server's words. A row is never sent twice: one cut off after its whole "
         "message was sent, before the server confirmed it, is reported as 'unknown outcome' "
-        "and not resent. Exit 1 if any failed or the server could not be used.")
+        "and not resent (unless [smtp] on_unknown = \"resend\"); every send names each such "
+        "mail until `mailflow outbox resend` or `mark-sent` resolves it. Exit 1 if any "
+        "failed, the server could not be used or an unknown outcome is unresolved.")
 
     p = add("status", cmd_status, "each salesperson's status for a day",
             "on_time, late, missing or not_due for every salesperson on the roster that day, "

@@ -287,7 +287,9 @@ def resolve(session: Session, row_id: int, action: str, by: str, now: datetime) 
         row.state, row.sent_at = "sent", now
         what = "marked sent"
     row.resolved_by, row.resolved_at = by, now
-    row.resolution = f"{was}: {what} by {by} at {now.isoformat(timespec='seconds')}"
+    # Appended, so a mail resent, cut again and then marked sent keeps each step.
+    step = f"{was}: {what} by {by} at {now.isoformat(timespec='seconds')}"
+    row.resolution = f"{row.resolution}; {step}" if row.resolution else step
     return Listed(row.id, row.kind, row.period, row.state, row.to_addrs, row.subject,
                   row.message_id, row.queued_at, row.unknown_since, row.attempts,
                   row.resends, row.last_error, row.resolution)

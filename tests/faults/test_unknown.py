@@ -89,6 +89,7 @@ def test_a_cut_delivery_is_named_until_resolved(project, scripted):
         res = _send(project, f"2026-11-19T{minute}:00+08:00")
         assert "Traceback" not in res.out + res.err
         assert "unknown outcome, unresolved: 2 mail(s)" in res.out, res.out
+        assert res.code == 1
         named.append(_unresolved_ids(res.out))
     assert named[0] == named[1] and len(named[0]) == 2
     assert scripted.recorder.messages == []            # nothing resent on its own
@@ -122,6 +123,7 @@ def test_a_cut_delivery_is_named_until_resolved(project, scripted):
     assert res.code == 0 and "recorded as sent" in res.out
     res = _send(project, "2026-12-01T09:06:00+08:00")
     assert res.out.startswith("1 sent") and "unresolved" not in res.out, res.out
+    assert res.code == 0
     again = [m for m in scripted.recorder.parsed()
              if m["Message-ID"].strip("<>") == first["message_id"]]
     assert len(again) == 1
