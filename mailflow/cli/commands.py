@@ -284,9 +284,9 @@ def _print_unresolved(app, rows) -> None:  # type: ignore[no-untyped-def]
         return
     print(f"unknown outcome, unresolved: {len(rows)} mail(s) may or may not have arrived; "
           "check the recipient's mailbox, then `mailflow outbox resend ID` or "
-          "`mailflow outbox mark-sent ID`")
+          "`mailflow outbox mark-sent ID`", file=sys.stderr)
     for row in rows:
-        print(f"  {row.line(app.tz)}")
+        print(f"  {row.line(app.tz)}", file=sys.stderr)
 
 
 def _unresolved(app):  # type: ignore[no-untyped-def]

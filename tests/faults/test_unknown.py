@@ -88,9 +88,9 @@ def test_a_cut_delivery_is_named_until_resolved(project, scripted):
     for minute in ("21:50", "21:55"):
         res = _send(project, f"2026-11-19T{minute}:00+08:00")
         assert "Traceback" not in res.out + res.err
-        assert "unknown outcome, unresolved: 2 mail(s)" in res.out, res.out
+        assert "unknown outcome, unresolved: 2 mail(s)" in res.err, res.err
         assert res.code == 1
-        named.append(_unresolved_ids(res.out))
+        named.append(_unresolved_ids(res.err))
     assert named[0] == named[1] and len(named[0]) == 2
     assert scripted.recorder.messages == []            # nothing resent on its own
     # status: a line, and the key in --json
@@ -122,7 +122,7 @@ def test_a_cut_delivery_is_named_until_resolved(project, scripted):
     res = project.cli("outbox", "mark-sent", str(second["id"]), now="2026-12-01T09:05:00+08:00")
     assert res.code == 0 and "recorded as sent" in res.out
     res = _send(project, "2026-12-01T09:06:00+08:00")
-    assert res.out.startswith("1 sent") and "unresolved" not in res.out, res.out
+    assert res.out.startswith("1 sent") and "unresolved" not in res.err, res.err
     assert res.code == 0
     again = [m for m in scripted.recorder.parsed()
              if m["Message-ID"].strip("<>") == first["message_id"]]
@@ -149,17 +149,17 @@ def test_on_unknown_resend_sends_it_once_more_with_its_message_id(project, scrip
     assert "digests: 2 queued" in project.cli("close-day", "--date", "2026-11-19", now=NOW).out
     scripted.recorder.script[:] = ["drop"]
     res = _send(project, NOW)
-    assert "1 sent" in res.out and "unknown outcome, unresolved: 1 mail(s)" in res.out
+    assert "1 sent" in res.out and "unknown outcome, unresolved: 1 mail(s)" in res.err
     assert sorted(r[1] for r in outbox_rows(project)) == ["sent", "unknown"]
     # Before the delay: named, not resent.
     res = _send(project, "2026-11-19T21:50:00+08:00")
-    assert res.out.startswith("0 sent") and "unresolved: 1 mail(s)" in res.out
+    assert res.out.startswith("0 sent") and "unresolved: 1 mail(s)" in res.err
     # After it: sent once more, with the same Message-ID; and if that is cut too, held.
     scripted.recorder.script[:] = ["drop"]
     res = _send(project, "2026-11-19T21:56:00+08:00")
     assert "sent once more with its Message-ID" in res.out, res.out
     assert scripted.recorder.data_seen == 3
-    assert "unresolved: 1 mail(s)" in res.out
+    assert "unresolved: 1 mail(s)" in res.err
     res = _send(project, "2026-11-19T22:30:00+08:00")
     assert res.out.startswith("0 sent") and "sent once more" not in res.out
     assert scripted.recorder.data_seen == 3                  # held after one resend
@@ -183,7 +183,7 @@ def test_the_service_names_them_when_it_starts(project, scripted, tmp_path, pass
                                                dovecot):
     _cut_then_killed(project, scripted)
     project.add_mailbox("hr", dovecot.port, "hr@example.com")
-    assert "unresolved: 2 mail(s)" in _send(project, "2026-11-19T21:50:00+08:00").out
+    assert "unresolved: 2 mail(s)" in _send(project, "2026-11-19T21:50:00+08:00").err
     log = tmp_path / "run.log"
     env = {k: v for k, v in os.environ.items() if k != "MAILFLOW_FAULT"}
     proc = subprocess.Popen([sys.executable, "-m", "mailflow", "--config",
