@@ -30,7 +30,8 @@ def _span(start: date, end: date, half_day: bool) -> str:
 def _line(app: App, line: Line) -> dict[str, Any]:
     return {"name": line.name, "email": line.email,
             "dates": _span(line.start, line.end, line.half_day), "kind": line.kind,
-            "codes": list(line.codes), "note": line.note}
+            # the codes in HR's words (templates/problems.toml), not as the record keeps them
+            "codes": [renderer_for(app).label(code) for code in line.codes], "note": line.note}
 
 
 def queue_answers(session: Session, app: App, done: list[Done]) -> int:

@@ -213,6 +213,7 @@ def chaos_run(project, dovecot, seconds: float, seed: int) -> dict[str, int]:
         handler.chaos = False
         final = Run(project, SETTLE, len(runs))
         runs.append(final)
+        _wait_running(final)   # its SIGTERM below must reach mailflow's handler
         expected = {_mid(raw) for raw, *_ in mails}
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
