@@ -38,11 +38,15 @@ def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return app
 
 
-def _actor(via: str = "cli"):  # type: ignore[no-untyped-def]
+def _actor(args: argparse.Namespace, via: str = "cli"):  # type: ignore[no-untyped-def]
+    """Who makes a change from the command line: --by (an email on the roster shows as that
+    person's name in the mails), else the login name."""
     import getpass
 
     from ..records.leave import Actor
 
+    if getattr(args, "by", None):
+        return Actor(args.by.strip(), via)
     try:
         who = getpass.getuser()
     except (KeyError, OSError):   # no login name in a bare container
@@ -354,7 +358,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     action = args.outbox_command
     try:
         with app.db.begin() as session:
-            row = outbox.resolve(session, args.id, action, _actor().by, app.now())
+            row = outbox.resolve(session, args.id, action, _actor(args).by, app.now())
     except LookupError:
         raise UserError(f"there is no outbox mail #{args.id}; `mailflow outbox list` shows "
                         "them") from None
@@ -392,11 +396,11 @@ def cmd_leave(args: argparse.Namespace) -> int:
     app = _load(args)
     if args.leave_command == "add":
         entry_id = add_leave(app, args.email, args.from_, args.to, args.kind, args.note or "",
-                             _actor())
+                             _actor(args))
         print(entry_id)
         return 0
     if args.leave_command == "cancel":
-        entry = cancel_leave(app, args.id, _actor())
+        entry = cancel_leave(app, args.id, _actor(args))
         print(f"leave {entry.id} of {entry.email} ({entry.kind} {entry.start}~{entry.end}) "
               "cancelled.")
         return 0
@@ -420,7 +424,7 @@ def cmd_excuse(args: argparse.Namespace) -> int:
     from ..records.leave import excuse
 
     app = _load(args)
-    codes = excuse(app, args.email, args.date, args.code, args.reason, _actor())
+    codes = excuse(app, args.email, args.date, args.code, args.reason, _actor(args))
     print(f"{args.email} {args.date}: withdrawn {', '.join(codes)}.")
     return 0
 
