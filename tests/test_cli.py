@@ -249,7 +249,9 @@ def test_demo_keep_running_serves_the_mailboxes_to_a_mail_client(tmp_path):
         assert info[b"EXISTS"] > 50          # HR's mailbox holds the seeded reports
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0
+        # The service finishes the job in hand for up to 30 s before it leaves (runner.py);
+        # on a loaded machine a job can be that long.
+        assert proc.wait(60) == 0
 
 
 def test_a_reader_that_goes_away_gets_no_traceback(tmp_path):
