@@ -242,6 +242,12 @@ def test_hr_excuses_a_closed_missing(project):
     assert (change["what"], change["via"], change["before"], change["after"]) == \
         ("missing withdrawn", "cli", "missing", "withdrawn: 出差在外没网")
     assert change["at"].startswith("2026-11-25T01:00")
+    plain = project.cli("history", FENG, "--date", "2026-11-24").out
+    assert plain.startswith("2026-11-25 09:00 "), plain        # the company's time, not UTC
+    # A person may be named as the roster names them, as in HR's correction mails.
+    assert project.cli("history", "冯喆", "--date", "2026-11-24").out == plain
+    nobody = project.cli("excuse", "冯哲", "--date", "2026-11-24", "--reason", "x")
+    assert nobody.code == 1 and "no one on the roster" in nobody.err and "冯哲" in nobody.err
     again = project.cli("excuse", FENG, "--date", "2026-11-24", "--reason", "x")
     assert again.code == 1 and "no violation" in again.err and "Traceback" not in again.err
     other = project.cli("excuse", ZHAO, "--date", "2026-11-24", "--code", "late",

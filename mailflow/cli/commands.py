@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from typing import TYPE_CHECKING
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from ..errors import UserError
@@ -52,6 +52,22 @@ def _actor(args: argparse.Namespace, via: str = "cli"):  # type: ignore[no-untyp
     except (KeyError, OSError):   # no login name in a bare container
         who = "operator"
     return Actor(who, via)
+
+
+def _email_of(app, token: str) -> str:  # type: ignore[no-untyped-def]
+    """A person named on the command line by email, or by their roster name when only one
+    person has it (as correction and registration mails may)."""
+    token = token.strip()
+    if "@" in token:
+        return token.lower()
+    emails = sorted(app.roster.names().get(token.lower(), set()))
+    if len(emails) == 1:
+        return emails[0]
+    if emails:
+        raise UserError(f"{len(emails)} people on the roster are called {token} "
+                        f"({', '.join(emails)}); give the email instead")
+    raise UserError(f"no one on the roster ({app.settings.company.roster}) is called {token}; "
+                    "give the name as the roster has it, or the email")
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -395,6 +411,7 @@ def cmd_leave(args: argparse.Namespace) -> int:
 
     app = _load(args)
     if args.leave_command == "add":
+        args.email = _email_of(app, args.email)
         entry_id = add_leave(app, args.email, args.from_, args.to, args.kind, args.note or "",
                              _actor(args))
         print(entry_id)
@@ -424,6 +441,7 @@ def cmd_excuse(args: argparse.Namespace) -> int:
     from ..records.leave import excuse
 
     app = _load(args)
+    args.email = _email_of(app, args.email)
     codes = excuse(app, args.email, args.date, args.code, args.reason, _actor(args))
     print(f"{args.email} {args.date}: withdrawn {', '.join(codes)}.")
     return 0
@@ -433,13 +451,16 @@ def cmd_history(args: argparse.Namespace) -> int:
     from ..records.leave import history
 
     app = _load(args)
+    args.email = _email_of(app, args.email)
     changes = history(app, args.email, args.date)
     if args.json:
         print(json.dumps({"changes": changes}, ensure_ascii=False, indent=2))
         return 0
     for c in changes:
-        print(f"{c['at']} {c['by']} via {c['via']}: {c['what']}: {c['before'] or '-'} → "
-              f"{c['after'] or '-'}")
+        # --json keeps UTC with its offset; people read the company's time
+        when = datetime.fromisoformat(c["at"]).astimezone(app.tz)
+        print(f"{when:%Y-%m-%d %H:%M} {c['by']} via {c['via']}: {c['what']}: "
+              f"{c['before'] or '-'} → {c['after'] or '-'}")
     if not changes:
         print(f"no changes recorded for {args.email} on {args.date}.")
     return 0

@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
             "withdraws its missing; nothing already sent is sent again.")
     leave_sub = p.add_subparsers(dest="leave_command", metavar="ACTION", required=True)
     q = leave_sub.add_parser("add", help="approved leave for one person; prints its id")
-    q.add_argument("email")
+    q.add_argument("email", help="the person: their email, or their name as the roster has it")
     q.add_argument("--from", dest="from_", type=_date, required=True, metavar="YYYY-MM-DD")
     q.add_argument("--to", type=_date, metavar="YYYY-MM-DD",
                    help="the last day (default: --from)")
@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Withdraws every violation of that person and day, or only --code: kept in the "
             "record, marked withdrawn with the reason and who, counted in no figure. A "
             "withdrawn missing makes the day excused.")
-    p.add_argument("email")
+    p.add_argument("email", help="the person: their email, or their name as the roster has it")
     p.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
     p.add_argument("--code", help="only this rule code (e.g. missing, late)")
     p.add_argument("--reason", required=True, help="why, as HR would write it")
@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "name in the mails); default: your login name")
 
     p = add("history", cmd_history, "every change to a person's day: who, when, how, before/after")
-    p.add_argument("email")
+    p.add_argument("email", help="the person: their email, or their name as the roster has it")
     p.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help='print {"changes": [...]}')
 
