@@ -592,7 +592,16 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
             print(f"\nIMAP server: host 127.0.0.1, port {imap_server.port}, no TLS; users "
                   f"{HR[1]}, {QIAN[1]}, {SUN[1]}, {GM[1]}; password {MAILBOX_PASSWORD}.\n"
                   f"SMTP server: host 127.0.0.1, port {smtp_server.port}, no TLS, no login. "
-                  "Ctrl-C stops them.", flush=True)
+                  "Ctrl-C stops them.\n"
+                  "The demo's settings and database stay until then; to use mailflow "
+                  "against them (nothing runs on its own now):\n"
+                  f"  export MAILFLOW_DEMO_PASSWORD={MAILBOX_PASSWORD}\n"
+                  f"  mailflow --config {work / 'settings.toml'} status --date "
+                  f"{end.isoformat()}\n"
+                  "New mail goes in by IMAP APPEND to a user's INBOX (a mail client's "
+                  "\"upload\", or imaplib); then `poll --once` judges it and `send` delivers "
+                  "what it queued to the SMTP server above (kept there, not put in the "
+                  "mailboxes).", flush=True)
             try:
                 while True:
                     time.sleep(3600)
