@@ -31,6 +31,12 @@ def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
     han = next(line for line in summary.splitlines() if "韩梅" in line)
     assert han.split()[3] == "late"
     assert "hr_not_cc" in next(line for line in summary.splitlines() if "赵磊" in line)
+    # One block per week: 沈洁's missing of Fri 11-20 excused by HR's correction, 蒋镕's
+    # 年假 on Wed 11-25 in the second week's block.
+    shen = next(line for line in summary.splitlines() if "沈洁" in line)
+    assert shen.split()[6] == "excused"
+    jiang = [line for line in summary.splitlines() if "蒋镕" in line]
+    assert len(jiang) == 3 and jiang[1].split()[4] == "leave"
     wed = json.loads((tmp_path / "d" / "status-2026-11-18.json").read_text(encoding="utf-8"))
     assert {p["email"]: p["status"] for p in wed["people"]}["yang.fan@example.com"] == "missing"
     export = json.loads((tmp_path / "d" / "export.json").read_text(encoding="utf-8"))

@@ -466,25 +466,34 @@ def write_mail_folder(out: OutFolder, messages: list[tuple[list[str], bytes]]) -
 
 
 def _table(app, days: list[date]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each person's status, one block per week of `days`."""
     from ..records.days import day_status
 
     by_person: dict[str, dict[date, tuple[str, tuple[str, ...]]]] = {}
     names: dict[str, tuple[str, str]] = {}
     for d in days:
         for p in day_status(app, d):
-            by_person.setdefault(p.email, {})[d] = (p.status, p.violations)
+            # a day excused by leave, or by HR's correction of a missing day
+            status = ("leave" if p.leave else "excused") if p.status == "excused" else p.status
+            by_person.setdefault(p.email, {})[d] = (status, p.violations)
             names[p.email] = (p.region, p.name)
     short = {"on_time": "✓", "late": "late", "missing": "MISSING", "not_due": "-",
-             "excused": "leave"}
-    head = _pad("region", 8) + _pad("name", 8) + "".join(_pad(f"{d:%a %m-%d}", 11) for d in days) \
-        + "rule breaks"
-    lines = [head, "-" * len(head)]
-    for email in sorted(by_person, key=lambda e: names[e]):
-        region, name = names[email]
-        cells = "".join(_pad(short[by_person[email][d][0]], 11) for d in days)
-        breaks = sorted({c for d in days for c in by_person[email][d][1]
-                         if c not in ("late", "missing")})
-        lines.append(f"{_pad(region, 8)}{_pad(name, 8)}{cells}{', '.join(breaks)}")
+             "leave": "leave", "excused": "excused"}
+    weeks: dict[tuple[int, int], list[date]] = {}
+    for d in days:
+        weeks.setdefault(d.isocalendar()[:2], []).append(d)
+    lines: list[str] = []
+    for week in weeks.values():
+        head = _pad("region", 8) + _pad("name", 8) \
+            + "".join(_pad(f"{d:%a %m-%d}", 11) for d in week) + "rule breaks"
+        lines += ([""] if lines else []) + [head, "-" * len(head)]
+        for email in sorted(by_person, key=lambda e: names[e]):
+            region, name = names[email]
+            cells = "".join(_pad(short[by_person[email][d][0]], 11) if d in by_person[email]
+                            else _pad("", 11) for d in week)
+            breaks = sorted({c for d in week for c in by_person[email].get(d, ("", ()))[1]
+                             if c not in ("late", "missing")})
+            lines.append(f"{_pad(region, 8)}{_pad(name, 8)}{cells}{', '.join(breaks)}")
     return lines
 
 
@@ -570,7 +579,7 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
                  f"rule breaks {dict(sorted(judged.items()))}")
         progress(f"[4/5] {len(smtp_server.messages)} mails sent over SMTP: "
                  + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
-        days = [start + timedelta(days=i) for i in range(5)]   # the table: the first week
+        days = _workdays(start, end)   # the table: every workday, a block per week
         for d in _workdays(start, end):   # `status --json` of every day, to check mail against
             people = [p.as_json() for p in day_status(app, d)]
             folder.write(f"status-{d}.json", json.dumps(
@@ -585,7 +594,8 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
         print()
         print("\n".join(table))
         print()
-        print("✓ on time · late · MISSING · leave excused · - not due. The seeded breaks: "
+        print("✓ on time · late · MISSING · leave (excused by leave) · excused (HR's correction) "
+              "· - not due. The seeded breaks: "
               + "; ".join(sorted({s.note for s in seeds if s.note})) + ".")
         print(f"Open {out / 'index.html'} to read what each person received.")
         if keep_running:
