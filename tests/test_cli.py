@@ -40,7 +40,9 @@ def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
     wed = json.loads((tmp_path / "d" / "status-2026-11-18.json").read_text(encoding="utf-8"))
     assert {p["email"]: p["status"] for p in wed["people"]}["yang.fan@example.com"] == "missing"
     export = json.loads((tmp_path / "d" / "export.json").read_text(encoding="utf-8"))
-    assert any(r["kind"] == "weekly" for r in export["reports"])
+    # 钱主管's weekly report of W47 came in time, as HR's monthly mail says (按时).
+    assert [(r["email"], r["status"]) for r in export["reports"] if r["kind"] == "weekly"] \
+        == [("qian.zg@example.com", "on_time")]
     assert any(v["code"] == "unknown_sender" for v in export["violations"])
     # What each person received, as delivered by the SMTP server.
     out = tmp_path / "d"

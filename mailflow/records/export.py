@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from ..app import App
+from ..dates.periods import weekly_due
 from ..store.models import Command, LeaveEntry, Mail, Report, Violation
 from .clearing import reviews_between
 from .leave import Entry
@@ -54,8 +55,15 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
                                    .where(Mail.state == "unparsed", Mail.received_at >= lo,
                                           Mail.received_at < hi)
                                    .order_by(Mail.received_at, Mail.id)))
+    weekly = app.policy.weekly
     out_reports = []
     for r in reports:
+        status = r.earned_status
+        if r.kind == "weekly":
+            # A supervisor's weekly report is judged against its own due time (HR's mails
+            # say 按时 or 迟交 by it), not the daily deadline its row was stored with.
+            due = weekly_due(r.report_date, weekly.due_weekday, weekly.due_at, app.tz)
+            status = "late" if r.received_at > due else "on_time"
         codes = set(by_mail.get(r.mail_id, set()))
         # Day verdicts belong to the versions that earned them: late to the first,
         # missing_section to the latest; listing them on each version would double count.
@@ -65,7 +73,7 @@ def collect(app: App, start: date, end: date) -> dict[str, list[dict[str, object
                   (c == "missing_section" and latest[key] == r.id)}
         out_reports.append({
             "email": r.email, "report_date": r.report_date.isoformat(), "kind": r.kind,
-            "status": r.earned_status, "received_at": r.received_at.isoformat(),
+            "status": status, "received_at": r.received_at.isoformat(),
             "subject": r.subject, "violations": sorted(codes), "fields": r.fields,
             "metrics": r.metrics, "message_id": r.message_id})
     return {
