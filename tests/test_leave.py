@@ -253,6 +253,9 @@ def test_hr_excuses_a_closed_missing(project):
     other = project.cli("excuse", ZHAO, "--date", "2026-11-24", "--code", "late",
                         "--reason", "x")
     assert other.code == 1 and "standing: missing" in other.err
+    bogus = project.cli("excuse", ZHAO, "--date", "2026-11-24", "--code", "lat",
+                        "--reason", "x")
+    assert bogus.code == 1 and "lat is not a rule code" in bogus.err and "missing" in bogus.err
 
 
 def test_half_day_and_business_trip_excuse_nothing(project, tmp_path):

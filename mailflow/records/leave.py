@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..app import App
+from ..config.codes import CODES
 from ..config.leavesheet import load_leave_sheet
 from ..errors import UserError
 from ..judging.judge import settle_days
@@ -278,11 +279,14 @@ def excuse_in(session: Session, email: str, day: date, code: str | None, reason:
     found = list(session.scalars(select(Violation).where(
         Violation.email == email, Violation.date == day, Violation.withdrawn.is_(False))
         .order_by(Violation.code, Violation.id)))
+    if code is not None and code not in CODES:
+        raise UserError(f"{code} is not a rule code; use one of {', '.join(CODES)}")
     chosen = [v for v in found if code is None or v.code == code]
     if not chosen:
         has = ", ".join(sorted({v.code for v in found})) or "none"
         raise UserError(f"{email} has no {code + ' ' if code else ''}violation on {day} to "
-                        f"withdraw (standing: {has})")
+                        f"withdraw (standing: {has}; one already withdrawn is listed by "
+                        "`mailflow history`)")
     for v in chosen:
         _withdraw(session, v, reason, actor, now)
     return [v.code for v in chosen]
