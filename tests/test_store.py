@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -143,32 +144,40 @@ def test_a_lease_is_held_renewed_and_taken_over_when_it_expires_or_its_holder_is
     assert leases.take(db, "job:close-day:2026-11-19", holder=b)
 
 
-def test_a_database_before_leave_is_upgraded_keeping_its_violations(tmp_path, postgres):
-    """0005 → head adds the outbox's expiry (0006) and leave, history and withdrawn
-    violations (0007); the violations, reports and closed days already recorded stay as
-    they were, none withdrawn."""
+@contextmanager
+def _at_revision(tmp_path, postgres, revision: str):  # type: ignore[no-untyped-def]
+    """A database migrated only as far as `revision`, for the test to fill in the old
+    schema; closed on leaving, so open_db then upgrades it to head. Yields (conn, url)."""
     from alembic import command
     from alembic.config import Config
 
     from conftest import new_database
     from mailflow.store.db import MIGRATIONS, make_engine
-    from mailflow.store.models import Change, LeaveEntry
     url = new_database(postgres)
     if url.startswith("sqlite:///mailflow.db"):
         url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    at = "2026-11-26T12:00:00.000000+00:00"
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0005")
+        command.upgrade(cfg, revision)
+        yield conn, url
+    engine.dispose()
+
+
+def test_a_database_before_leave_is_upgraded_keeping_its_violations(tmp_path, postgres):
+    """0005 → head adds the outbox's expiry (0006) and leave, history and withdrawn
+    violations (0007); the violations, reports and closed days already recorded stay as
+    they were, none withdrawn."""
+    from mailflow.store.models import Change, LeaveEntry
+    at = "2026-11-26T12:00:00.000000+00:00"
+    with _at_revision(tmp_path, postgres, "0005") as (conn, url):
         conn.execute(text("insert into violations (key, email, date, code, scope, detail, "
                           "recorded_at) values ('missing|a@x|2026-11-26|day||no report', "
                           "'a@x', '2026-11-26', 'missing', 'day', 'no report', :at)"), {"at": at})
         conn.execute(text("insert into day_closes (day, closed_at, missing) values "
                           "('2026-11-26', :at, 1)"), {"at": at})
-    engine.dispose()
     db = open_db(url)
     with db.read() as session:
         v = session.scalars(select(Violation)).one()
@@ -183,22 +192,9 @@ def test_a_database_before_leave_is_upgraded_keeping_its_violations(tmp_path, po
 def test_a_database_before_commands_is_upgraded_keeping_its_leave(tmp_path, postgres):
     """0007 → head adds the commands kept from mail (0008); leave entries and their
     history recorded before stay as they were."""
-    from alembic import command
-    from alembic.config import Config
-
-    from conftest import new_database
-    from mailflow.store.db import MIGRATIONS, make_engine
     from mailflow.store.models import Change, Command, LeaveEntry
-    url = new_database(postgres)
-    if url.startswith("sqlite:///mailflow.db"):
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = make_engine(url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
     at = "2026-11-26T12:00:00.000000+00:00"
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0007")
+    with _at_revision(tmp_path, postgres, "0007") as (conn, url):
         conn.execute(text("insert into leave_entries (email, date_from, date_to, kind, half_day, "
                           "state, source, decided_by, note, created_at) values ('a@x', "
                           "'2026-11-26', '2026-11-27', '病假', false, 'approved', 'cli', 'hr@x', "
@@ -206,7 +202,6 @@ def test_a_database_before_commands_is_upgraded_keeping_its_leave(tmp_path, post
         conn.execute(text("insert into changes (at, by, via, what, before, after, email, date) "
                           "values (:at, 'hr@x', 'cli', 'leave approved', '', 'leave #1', 'a@x', "
                           "'2026-11-26')"), {"at": at})
-    engine.dispose()
     db = open_db(url)
     with db.read() as session:
         e = session.scalars(select(LeaveEntry)).one()
@@ -226,22 +221,9 @@ def test_a_database_before_commands_is_upgraded_keeping_its_leave(tmp_path, post
 def test_a_database_at_0007_is_upgraded_keeping_its_reports_and_leave(tmp_path, postgres):
     """0007 → head adds the reviews of the daily clearing and the regions HR left; the
     mails, reports, violations and leave already recorded stay as they were."""
-    from alembic import command
-    from alembic.config import Config
-
-    from conftest import new_database
-    from mailflow.store.db import MIGRATIONS, make_engine
     from mailflow.store.models import HrAssistEnd, LeaveEntry, Report, Review
-    url = new_database(postgres)
-    if url.startswith("sqlite:///mailflow.db"):
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = make_engine(url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
     at = "2026-11-26T12:05:00.000000+00:00"
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0007")
+    with _at_revision(tmp_path, postgres, "0007") as (conn, url):
         conn.execute(text("insert into mails (dedupe_key, message_id, sha256, size, truncated, "
                           "received_at, mailbox, folder, state, kind, raw, recorded_at) values "
                           "('mid:r1', 'r1', 'h', 1, false, :at, 'hr', 'INBOX', 'processed', "
@@ -256,7 +238,6 @@ def test_a_database_at_0007_is_upgraded_keeping_its_reports_and_leave(tmp_path, 
                           "half_day, state, source, note, created_at) values ('a@x', "
                           "'2026-11-27', '2026-11-27', '请假', false, 'approved', 'cli', '', "
                           ":at)"), {"at": at})
-    engine.dispose()
     db = open_db(url)
     with db.read() as session:
         r = session.scalars(select(Report)).one()
@@ -271,3 +252,26 @@ def test_a_database_at_0007_is_upgraded_keeping_its_reports_and_leave(tmp_path, 
                            reviewed_at=NOW, comment="已阅", bulk=False))
     with db.read() as session:
         assert session.scalars(select(Review.comment)).one() == "已阅"
+
+
+def test_an_unknown_delivery_before_0010_is_listed_from_when_its_data_was_sent(tmp_path,
+                                                                                postgres):
+    """0009 → head (0010) keeps every outbox row; one already `unknown` gets unknown_since
+    from its data_at, so it is named until resolved like the ones after."""
+    from mailflow.delivery.outbox import unresolved
+    at = "2026-11-26T13:45:00.000000+00:00"
+    data = "2026-11-26T13:45:02.000000+00:00"
+    with _at_revision(tmp_path, postgres, "0009") as (conn, url):
+        for key, state, data_at in (("d1", "unknown", data), ("d2", "sent", None)):
+            conn.execute(text(
+                "insert into outbox (dedupe_key, kind, period, message_id, to_addrs, cc_addrs, "
+                "subject, raw, state, attempts, next_attempt_at, queued_at, data_at) values "
+                f"(:k, 'digest', '2026-11-26', :k, '[\"qian.zg@example.com\"]', '[]', '日清', "
+                ":raw, :state, 1, :at, :at, :data)"),
+                {"k": key, "raw": b"x", "state": state, "at": at, "data": data_at})
+    db = open_db(url)
+    with db.read() as session:
+        [row] = unresolved(session)
+        assert (row.message_id, row.resends, row.resolution) == ("d1", 0, None)
+        assert row.unknown_since == datetime(2026, 11, 26, 13, 45, 2, tzinfo=timezone.utc)
+        assert session.execute(text("select count(*) from outbox")).scalar_one() == 2
