@@ -225,6 +225,7 @@ def test_health_json_shape(project):
                              "problems", "smtp", "warnings"]
     assert found["smtp"] == {"last_delivery": None, "failing_since": None, "error": None}
     assert found["outbox"] == {"unknown": 0}
+    assert found["now"] == "2026-12-02T02:00:00+00:00"     # UTC, like every JSON time
     # December: next year's 调休 not entered yet is a warning, not a failure.
     assert found["calendar"] == [{"year": 2026, "source": "package"},
                                  {"year": 2027, "source": "unentered"}]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select
@@ -53,7 +53,7 @@ class Finding:
 
     def as_json(self) -> dict[str, Any]:
         return {"key": self.key, "kind": self.kind, "text": self.text,
-                "since": self.since.isoformat() if self.since else None, "alert": self.alert}
+                "since": _iso(self.since), "alert": self.alert}
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Health:
         return not self.problems
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "now": self.now.isoformat(),
+        return {"ok": self.ok, "now": _iso(self.now),
                 "problems": [p.as_json() for p in self.problems],
                 "warnings": [w.as_json() for w in self.warnings],
                 "folders": [f.as_json() for f in self.folders],
@@ -100,7 +100,9 @@ class Health:
 
 
 def _iso(t: datetime | None) -> str | None:
-    return t.isoformat() if t else None
+    """UTC with its offset, like every time in mailflow's JSON (people read `health`'s
+    text in the company's time)."""
+    return t.astimezone(timezone.utc).isoformat() if t else None
 
 
 def _ago(now: datetime, then: datetime) -> str:
