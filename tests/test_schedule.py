@@ -81,9 +81,9 @@ def test_close_clearing_catches_up_after_downtime(project):
     # Down from Wednesday night until Monday 13:00: Wed, Thu and Fri are judged then.
     later = load_app(project.settings, "2026-11-30T13:00+08:00")
     done = run_due(later, (JOB["close-clearing"],))
-    assert done == ["close-clearing 2026-11-25: 0 supervisors not cleared on time",
-                    "close-clearing 2026-11-26: 0 supervisors not cleared on time",
-                    "close-clearing 2026-11-27: 0 supervisors not cleared on time"]
+    assert done == ["close-clearing 2026-11-25: 0 supervisor(s) not cleared on time",
+                    "close-clearing 2026-11-26: 0 supervisor(s) not cleared on time",
+                    "close-clearing 2026-11-27: 0 supervisor(s) not cleared on time"]
     assert run_due(later, (JOB["close-clearing"],)) == []
 
 

@@ -153,7 +153,7 @@ def cmd_close_clearing(args: argparse.Namespace) -> int:
     if not result.workday:
         print(f"{day} is not a workday: no daily clearing is due.")
         return 0
-    print(f"daily clearing of {day}: {len(result.flagged)} supervisors not cleared on time"
+    print(f"daily clearing of {day}: {len(result.flagged)} supervisor(s) not cleared on time"
           + "".join(f"\n  {sup}: {n} of {total} unreviewed" for sup, n, total in result.flagged))
     return 0
 

@@ -93,7 +93,7 @@ def _cleared_day(app: App, day: date) -> date:
 
 def _close_clearing(app: App, day: date) -> str:
     result = close_clearing(app, _cleared_day(app, day))
-    return f"{len(result.flagged)} supervisors not cleared on time"
+    return f"{len(result.flagged)} supervisor(s) not cleared on time"
 
 
 def _previous_week(day: date) -> date:
