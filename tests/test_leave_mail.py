@@ -40,13 +40,15 @@ class World:
         project.add_mailbox("sup", dovecot.port, "qian.zg@example.com", folders=(self.folder,))
         project.write_settings(smtp_block(smtp.port))
 
-    def arrive(self, client: str, d: Draft, *, box: str = "hr@example.com") -> None:
-        """The mail reaches a mailbox when it was written, and is polled then."""
+    def arrive(self, client: str, d: Draft, *, box: str = "hr@example.com") -> str:
+        """The mail reaches a mailbox when it was written, and is polled then; returns what
+        poll said."""
         imap = imap_login("127.0.0.1", self.dovecot.port, box, "secret-" + box.split("@")[0])
         deliver(imap, self.folder, write(client, d), d.date)
         imap.logout()
         res = self.project.cli("poll", "--once", now=d.date.isoformat())
         assert res.code == 0, res.out + res.err
+        return res.out
 
     def cli(self, *args: str, now: str) -> dict | str:  # type: ignore[type-arg]
         res = self.project.cli(*args, now=now)
@@ -296,10 +298,13 @@ def test_hr_corrects_a_closed_missing(world):
     # A salesperson cannot withdraw their own missing.
     world.arrive("qqmail", mail(ZHAO, "豁免 11月24日", "赵磊 11月24日 missing 出差在外没网",
                                 at(25, 8), "zhao-self@example.com", to=(HR,), cc=()))
-    world.arrive("outlook", mail(HR, "更正：11月24日漏交", "各位：\n\n"
-                                 "赵磊 11月24日 missing 出差在外没网\n"
-                                 "li.na@example.com 2026-11-24 服务器故障\n\n人事部",
-                                 at(25, 9), "fix-hr@example.com", to=(SUP, OTHER_SUP), cc=()))
+    said = world.arrive("outlook", mail(HR, "更正：11月24日漏交", "各位：\n\n"
+                                        "赵磊 11月24日 missing 出差在外没网\n"
+                                        "li.na@example.com 2026-11-24 服务器故障\n\n人事部",
+                                        at(25, 9), "fix-hr@example.com", to=(SUP, OTHER_SUP),
+                                        cc=()))
+    # HR's confirmation is an answer, not a notice about a report.
+    assert "notices queued: 0" in said and "answers queued: 1" in said, said
     s = world.status("2026-11-24", "2026-11-25T09:30+08:00")
     assert s[ZHAO[1]]["status"] == "excused" and s[LI[1]]["status"] == "excused"
     data = world.export()

@@ -56,6 +56,7 @@ class Counts:
     codes: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     notices: int = 0
+    answers: int = 0          # to leave and correction mails (mails/answers.py)
     commands: Counter[str] = field(default_factory=Counter)   # applied, refused
 
     def summary(self) -> str:
@@ -64,7 +65,8 @@ class Counts:
         acted = ", ".join(f"{k} {n}" for k, n in sorted(self.commands.items()))
         return (f"{self.fetched} fetched, {self.new} new, {self.duplicates} already recorded; "
                 f"judged: {kinds}; rule breaks: {codes}; notices queued: {self.notices}"
-                + (f"; commands: {acted}" if acted else ""))
+                + (f"; commands: {acted}" if acted else "")
+                + (f"; answers queued: {self.answers}" if self.answers else ""))
 
 
 def record_batch(app: App, mails: Iterable[RawMail], counts: Counts,
@@ -199,7 +201,7 @@ def _store_chunk(app: App, ctx: Context, chunk: list[Assessment], counts: Counts
             # Leave and corrections by mail act in the same transaction as their verdicts.
             done = commands.act(session, app, [o.mail_id for o in outcomes
                                                if o.kind in commands.KINDS])
-            notices += queue_answers(session, app, done)
+            answers = queue_answers(session, app, done)
             for _ in outcomes:
                 faults.point("judge")
     except Exception as exc:
@@ -211,6 +213,7 @@ def _store_chunk(app: App, ctx: Context, chunk: list[Assessment], counts: Counts
         counts.kinds["unparsed"] += 1
         return
     counts.notices += notices
+    counts.answers += answers
     counts.commands.update(d.state for d in done)
     for a in chunk:
         if a.state == "waiting":
