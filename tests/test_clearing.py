@@ -91,7 +91,7 @@ def export(project, start: str, end: str, now: str = "2026-12-01T09:00") -> dict
 ])
 def test_a_supervisors_reply_is_a_review_with_its_own_text(project, tmp_path, client, text):
     mid = send_report(project, tmp_path, FENG, "2026-11-26", "2026-11-26T20:05")
-    reply(project, tmp_path, client, QIAN, mid, text, "2026-11-26T22:10")
+    rmid = reply(project, tmp_path, client, QIAN, mid, text, "2026-11-26T22:10")
     got = export(project, "2026-11-26", "2026-11-26")["reviews"]
     assert got == [{"report_message_id": mid, "email": FENG, "report_date": "2026-11-26",
                     "reviewer": QIAN[1], "reviewed_at": "2026-11-26T14:10:00+00:00",
@@ -100,6 +100,11 @@ def test_a_supervisors_reply_is_a_review_with_its_own_text(project, tmp_path, cl
     assert people[FENG]["reviewed_by"] == QIAN[1]
     assert people[FENG]["reviewed_at"] == "2026-11-26T14:10:00+00:00"
     assert people[HAN]["reviewed_at"] is None and people[HAN]["reviewed_by"] is None
+    # The day's history: the report, then its review, each with who and through which mail.
+    res = project.cli("history", FENG, "--date", "2026-11-26", "--json",
+                      now="2026-11-27T09:00+08:00")
+    assert [(c["what"], c["by"], c["via"]) for c in json.loads(res.out)["changes"]] == [
+        ("daily report", FENG, mid), ("reviewed", QIAN[1], rmid)]
 
 
 def test_a_reply_from_someone_who_is_not_the_supervisor_reviews_nothing(project, tmp_path):

@@ -25,7 +25,7 @@ from ..errors import UserError
 from ..judging.judge import settle_days
 from ..store import leave as cover_of
 from ..store import queries
-from ..store.models import Change, DayClose, LeaveEntry, Report, Violation
+from ..store.models import Change, DayClose, LeaveEntry, Mail, Report, Review, Violation
 
 # What leave withdraws from a day it excuses: no report was due, so none was missing or
 # late.
@@ -293,9 +293,31 @@ def excuse_in(session: Session, email: str, day: date, code: str | None, reason:
 
 
 def history(app: App, email: str, day: date) -> list[dict[str, Any]]:
+    """Every change to a person's day, oldest first: each daily report received (a later
+    one replaces the earlier as the day's content), each review of it (日清), and each
+    change made by leave, a correction or the operator (the `changes` table)."""
+    email = email.strip().lower()
+    out: list[tuple[datetime, int, dict[str, Any]]] = []
     with app.read() as session:
-        return [{"at": c.at.isoformat(), "by": c.by, "via": c.via, "what": c.what,
-                 "before": c.before, "after": c.after}
-                for c in session.scalars(select(Change).where(
-                    Change.email == email.strip().lower(), Change.date == day)
-                    .order_by(Change.at, Change.id))]
+        for c in session.scalars(select(Change).where(Change.email == email,
+                                                      Change.date == day)):
+            out.append((c.at, 2, {"at": c.at.isoformat(), "by": c.by, "via": c.via,
+                                  "what": c.what, "before": c.before, "after": c.after}))
+        reports = list(session.scalars(select(Report).where(
+            Report.email == email, Report.report_date == day, Report.kind == "daily")
+            .order_by(Report.received_at, Report.id)))
+        for n, r in enumerate(reports):
+            out.append((r.received_at, 0, {
+                "at": r.received_at.isoformat(), "by": email, "via": r.message_id or "",
+                "what": "daily report" if n == 0 else "daily report sent again",
+                "before": "" if n == 0 else (reports[n - 1].message_id or ""),
+                "after": r.earned_status if n == 0 else (r.message_id or "")}))
+        for rv, reply in session.execute(select(Review, Mail.message_id)
+                                         .join(Mail, Mail.id == Review.mail_id)
+                                         .where(Review.email == email,
+                                                Review.report_date == day)):
+            out.append((rv.reviewed_at, 1, {
+                "at": rv.reviewed_at.isoformat(), "by": rv.reviewer, "via": reply or "",
+                "what": "reviewed by replying to the digest" if rv.bulk else "reviewed",
+                "before": "", "after": (rv.comment or "")[:200]}))
+    return [entry for _, _, entry in sorted(out, key=lambda t: (t[0], t[1]))]
