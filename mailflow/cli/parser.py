@@ -250,7 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", metavar="EMAIL", help="who decides (e.g. HR's address; shown by "
                                                  "name in the mails); default: your login name")
 
-    p = add("history", cmd_history, "every change to a person's day: who, when, how, before/after")
+    p = add("history", cmd_history, "every change to a person's day: who, when, how, before/after",
+            "Oldest first, in the company's time: each daily report received (a later one "
+            "replaces the earlier), each review of it (日清), leave approved or cancelled, "
+            "violations withdrawn by leave or HR's correction. `via` is the Message-ID of the "
+            "mail that did it, or cli or csv.")
     p.add_argument("email", help="the person: their email, or their name as the roster has it")
     p.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help='print {"changes": [...]}')
