@@ -204,6 +204,8 @@ def test_hr_weekly_compliance_mail_matches_export(world):
     assert "2026-W47 华东 钱主管：按时" in text and "2026-W47 华南 孙主管：未到期" in text
     assert "无法读取：1 封" in text and "no From header" in text
     assert "发件人不在名册：1 封" in text
+    # named by its address once and its subject, not by the address twice
+    assert "2026-11-19 stranger@other.example「日报 11-19」" in text
     rows = sheet_rows(attachment(mail, ".xlsx"), "明细")
     csv_text = attachment(mail, ".csv")
     csv_text = csv_text if isinstance(csv_text, str) else csv_text.decode("utf-8-sig")

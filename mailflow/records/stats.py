@@ -225,9 +225,14 @@ def unreadable_and_suspect(app: App, start: date, end: date) -> dict[str, list[s
                for m in session.execute(select(Mail.received_at, Mail.mailbox, Mail.error).where(
                    Mail.state == "unparsed", Mail.received_at >= lo, Mail.received_at < hi)
                    .order_by(Mail.received_at))]
-        codes = {code: [f"{v.date} {v.email}: {v.detail}" for v in session.scalars(
-            select(Violation).where(Violation.code == code, Violation.date >= start,
-                                    Violation.date <= end, Violation.withdrawn.is_(False))
+        # Each with its mail's subject, which says more to HR than the address again.
+        codes = {code: [f"{v.date} {v.email}"
+                        + (f": {v.detail}" if v.detail and v.detail != v.email else "")
+                        + (f"「{subject}」" if subject else "")
+                        for v, subject in session.execute(
+            select(Violation, Mail.subject).outerjoin(Mail, Mail.id == Violation.mail_id)
+            .where(Violation.code == code, Violation.date >= start,
+                   Violation.date <= end, Violation.withdrawn.is_(False))
             .order_by(Violation.date))]
                  for code in ("unknown_sender", "spoof_suspected")}
     return {"unparsed": bad, **codes}
