@@ -6,6 +6,8 @@ sent) and the history. Week of Monday 2026-11-23; on the roster: 华东 冯喆 f
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from datetime import datetime
@@ -314,6 +316,13 @@ def test_hr_corrects_a_closed_missing(world):
     withdrawn = {v["email"]: v["withdrawn_reason"] for v in data["violations"]
                  if v.get("withdrawn")}
     assert withdrawn == {ZHAO[1]: "出差在外没网", LI[1]: "服务器故障"}
+    # The CSV HR opens in Excel says the same: withdrawn, and the commands that did it.
+    rows = list(csv.DictReader(io.StringIO(world.project.cli(
+        "export", "--from", "2026-11-24", "--to", "2026-11-24", "--format", "csv",
+        now="2026-11-25T09:31+08:00").out)))
+    assert {(r["email"], r["status"]) for r in rows
+            if r["record"] == "violation" and r["code"] == "missing"
+            and r["email"] in (ZHAO[1], LI[1])} == {(ZHAO[1], "withdrawn"), (LI[1], "withdrawn")}
     sent = world.sent("2026-11-25T09:35+08:00")
     assert sorted((m["To"].addresses[0].addr_spec, m["Subject"]) for m in sent) == [
         (HR[1], "豁免/更正已生效：2 条"), (ZHAO[1], "未生效：豁免 11月24日")]

@@ -96,10 +96,11 @@ def to_json(data: dict[str, list[dict[str, object]]]) -> str:
 
 
 def to_csv(data: dict[str, list[dict[str, object]]]) -> str:
-    """One CSV with a `record` column: report, violation or unparsed."""
+    """One CSV with a `record` column: report, violation, unparsed, leave, review or
+    command. A withdrawn violation has status `withdrawn` (it counts in no figure)."""
     buf = io.StringIO()
     cols = ["record", "email", "date", "kind", "status", "code", "received_at", "subject",
-            "detail", "metrics", "message_id", "sha256", "mailbox", "error"]
+            "detail", "metrics", "message_id", "sha256", "mailbox", "error", "by"]
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
     w.writeheader()
     for r in data["reports"]:
@@ -109,10 +110,28 @@ def to_csv(data: dict[str, list[dict[str, object]]]) -> str:
                     "metrics": json.dumps(r["metrics"], ensure_ascii=False),
                     "message_id": r["message_id"]})
     for v in data["violations"]:
+        withdrawn = bool(v.get("withdrawn"))
         w.writerow({"record": "violation", "email": v["email"], "date": v["date"],
-                    "code": v["code"], "detail": v["detail"]})
+                    "code": v["code"], "status": "withdrawn" if withdrawn else "",
+                    "detail": f"{v['detail']}; withdrawn: {v.get('withdrawn_reason') or ''}"
+                    if withdrawn else v["detail"]})
     for u in data["unparsed"]:
         w.writerow({"record": "unparsed", "received_at": u["received_at"],
                     "message_id": u["message_id"], "sha256": u["sha256"],
                     "mailbox": u["mailbox"], "error": u["error"]})
+    for e in data.get("leave", []):
+        w.writerow({"record": "leave", "email": e["email"], "date": e["from"],
+                    "kind": e["kind"], "status": e["state"],
+                    "detail": f"to {e['to']}" + ("; half day" if e.get("half_day") else "")
+                    + f"; source {e['source']}" + (f"; {e['note']}" if e.get("note") else ""),
+                    "message_id": e["message_id"], "by": e["decided_by"]})
+    for r in data.get("reviews", []):
+        w.writerow({"record": "review", "email": r["email"], "date": r["report_date"],
+                    "kind": "bulk" if r["bulk"] else "", "received_at": r["reviewed_at"],
+                    "detail": r["comment"], "message_id": r["report_message_id"],
+                    "by": r["reviewer"]})
+    for c in data.get("commands", []):
+        w.writerow({"record": "command", "email": c["sender"], "kind": c["action"],
+                    "status": c["state"], "detail": c["reason"],
+                    "message_id": c["message_id"], "by": c["sender"]})
     return buf.getvalue()
