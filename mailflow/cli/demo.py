@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -599,10 +600,17 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
               + "; ".join(sorted({s.note for s in seeds if s.note})) + ".")
         print(f"Open {out / 'index.html'} to read what each person received.")
         if keep_running:
+            # Ctrl-C or a SIGTERM stops it cleanly, also when started where SIGINT is
+            # ignored (a background job of a script, a test runner's worker); set before
+            # the servers are announced, so a signal right after is not lost.
+            def stop(signum, frame):  # type: ignore[no-untyped-def]
+                raise KeyboardInterrupt
+            signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGTERM, stop)
             print(f"\nIMAP server: host 127.0.0.1, port {imap_server.port}, no TLS; users "
                   f"{HR[1]}, {QIAN[1]}, {SUN[1]}, {GM[1]}; password {MAILBOX_PASSWORD}.\n"
                   f"SMTP server: host 127.0.0.1, port {smtp_server.port}, no TLS, no login. "
-                  "Ctrl-C stops them.\n"
+                  "Ctrl-C (or SIGTERM) stops them.\n"
                   "The demo's settings and database stay until then; to use mailflow "
                   "against them (nothing runs on its own now):\n"
                   f"  export MAILFLOW_DEMO_PASSWORD={MAILBOX_PASSWORD}\n"
