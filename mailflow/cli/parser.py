@@ -41,6 +41,11 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date; write YYYY-MM-DD") from None
 
 
+def _by(p: argparse.ArgumentParser, who: str) -> None:
+    """--by EMAIL on a command that records who made a change (default: the login name)."""
+    p.add_argument("--by", metavar="EMAIL", help=f"{who}; default: your login name")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailflow", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -206,16 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--kind", help="a kind or alias of rules/leave.toml (default: its first "
                                   "excused kind, 请假)")
     q.add_argument("--note", help="a note kept with the entry")
-    q.add_argument("--by", metavar="EMAIL", help="who decides (e.g. HR's address; shown by "
-                                                 "name in the mails); default: your login name")
+    _by(q, "who decides (e.g. HR's address; shown by name in the mails)")
     q = leave_sub.add_parser("list", help="leave entries overlapping a period")
     q.add_argument("--from", dest="from_", type=_date, metavar="YYYY-MM-DD")
     q.add_argument("--to", type=_date, metavar="YYYY-MM-DD")
     q.add_argument("--json", action="store_true", help='print {"leave": [...]}')
     q = leave_sub.add_parser("cancel", help="cancel an entry; what it withdrew comes back")
     q.add_argument("id", type=int)
-    q.add_argument("--by", metavar="EMAIL", help="who decides (e.g. HR's address; shown by "
-                                                 "name in the mails); default: your login name")
+    _by(q, "who decides (e.g. HR's address; shown by name in the mails)")
 
     p = add("outbox", cmd_outbox, "list the mail mailflow sends; resolve an unknown delivery",
             "A delivery cut after the whole message was sent has an unknown outcome: the "
@@ -233,11 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     q = outbox_sub.add_parser("resend", help="send an unknown or failed mail again, with its "
                                              "Message-ID")
     q.add_argument("id", type=int)
-    q.add_argument("--by", metavar="EMAIL", help="who resolves it; default: your login name")
+    _by(q, "who resolves it")
     q = outbox_sub.add_parser("mark-sent", help="record an unknown or failed mail as "
                                                 "delivered (you saw it arrive)")
     q.add_argument("id", type=int)
-    q.add_argument("--by", metavar="EMAIL", help="who resolves it; default: your login name")
+    _by(q, "who resolves it")
 
     p = add("excuse", cmd_excuse, "HR's correction: withdraw a person's violations of a day",
             "Withdraws every violation of that person and day, or only --code: kept in the "
@@ -247,8 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
     p.add_argument("--code", help="only this rule code (e.g. missing, late)")
     p.add_argument("--reason", required=True, help="why, as HR would write it")
-    p.add_argument("--by", metavar="EMAIL", help="who decides (e.g. HR's address; shown by "
-                                                 "name in the mails); default: your login name")
+    _by(p, "who decides (e.g. HR's address; shown by name in the mails)")
 
     p = add("history", cmd_history, "every change to a person's day: who, when, how, before/after",
             "Oldest first, in the company's time: each daily report received (a later one "
