@@ -44,7 +44,15 @@ class Running:
         self.proc.send_signal(signal.SIGTERM)
         # Longer than the service's own 30 s for the work in hand (runner.py), which a
         # loaded machine can use up.
-        return self.proc.wait(timeout=60)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)   # its threads' stacks, into the log
+            time.sleep(1)
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("mailflow run did not stop within 60 s of SIGTERM; its "
+                                 "log:\n" + self.text()[-20000:]) from None
 
 
 @pytest.fixture

@@ -11,9 +11,12 @@ outbox rows are claimed row by row (leases.py, outbox.py)."""
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import os
 import random
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +46,7 @@ class LeaseLost(Exception):
 IDLE_SLICE = 5.0          # seconds per idle_check, so a stop request is seen quickly
 IDLE_RENEW = 10 * 60.0    # re-issue IDLE well under the 29 minutes servers allow (RFC 2177)
 BACKOFF_MAX = 300.0
+STOP_WITHIN = 30.0        # seconds the threads get, together, to finish the mail in hand
 HEALTH_EVERY = 60.0       # seconds between health checks (alerts, the SMTP log line)
 SMTP_LOG_EVERY = 3600.0   # SMTP failing for long is logged again this often
 
@@ -350,13 +354,26 @@ class Service:
         systemd.notify("STOPPING=1")
         log.info("stopping: finishing the mail in hand")
         self.mail_arrived.set()
+        deadline = time.monotonic() + STOP_WITHIN
         for thread in self.threads:
-            thread.join(timeout=30)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         alive = [t.name for t in self.threads if t.is_alive()]
-        if alive:
-            log.warning("still busy after 30s, leaving: %s", ", ".join(alive))
+        if not alive:
+            log.info("stopped")
+            return 0
+        # What each thread is doing goes to the log, so a stop that overran can be
+        # explained. Then the process leaves at once: a normal exit would wait for the
+        # worker pools those threads use. What they had in hand is safe: a row left
+        # `sending` is settled by the next sender (outbox.py), unjudged mail is judged
+        # at the next start.
+        log.warning("still busy after %.0fs, leaving: %s; their stacks follow",
+                    STOP_WITHIN, ", ".join(alive))
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         log.info("stopped")
-        return 0
+        logging.shutdown()
+        os._exit(0)
 
 
 def run_service(app: App) -> int:
@@ -368,4 +385,6 @@ def run_service(app: App) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # `kill -USR1 PID` writes what every thread is doing to the log, without stopping.
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     return service.run()
