@@ -30,9 +30,11 @@ def wait_for(predicate, timeout: float, what: str):
 
 
 class Running:
-    def __init__(self, project, now: str) -> None:
+    def __init__(self, project, now: str, fault: str | None = None) -> None:
         self.log = project.root / f"run-{uuid.uuid4().hex[:6]}.log"
         env = {k: v for k, v in os.environ.items() if k != "MAILFLOW_FAULT"}
+        if fault:
+            env["MAILFLOW_FAULT"] = fault   # faults.py: a named point kills or stalls
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mailflow", "--config", str(project.settings), "--now", now,
              "run"], env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))

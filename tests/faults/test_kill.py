@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from test_imap import day_mails, folder, mails_in_db, n_reports, put
-from conftest import CLOCK
+from conftest import CLOCK, smtp_block
 from test_outbound import NOW, outbound, outbox_rows  # noqa: F401  (outbound is a fixture)
 
 
@@ -90,3 +90,45 @@ def test_kill_between_send_and_mark_never_sends_twice(outbound, smtp_server):
     assert len(smtp_server.recorder.messages) == 2    # the other digest only
     ids = [m["Message-ID"] for m in smtp_server.recorder.parsed()]
     assert len(set(ids)) == 2
+
+
+def test_a_stop_that_overruns_names_the_busy_thread_and_leaves(project, passwords, dovecot,
+                                                               smtp_server):
+    """SIGTERM while the sender is stuck with a claimed row: after the service's 30 s the
+    process leaves anyway, saying which thread was busy and where (its stack), with exit
+    0; SIGUSR1 before that writes the stacks and stops nothing. The row it held is sent
+    by the next `mailflow send`, once."""
+    import time
+
+    from test_run import Running, wait_for
+
+    name = folder()
+    put(dovecot, name, [])
+    project.add_mailbox("hr", dovecot.port, "hr@example.com", folders=(name,))
+    project.write_settings(smtp_block(smtp_server.port))
+    assert project.cli("close-day", "--date", "2026-11-19", now=NOW).code == 0
+    run = Running(project, NOW, fault="claimed:1:stall=600")
+    try:
+        wait_for(lambda: [r[1] for r in outbox_rows(project)][:1] == ["sending"], 60,
+                 "the sender to claim a row and stall")
+        run.proc.send_signal(signal.SIGUSR1)
+        wait_for(lambda: "most recent call first" in run.text(), 20, "the stacks on SIGUSR1")
+        assert run.proc.poll() is None, "SIGUSR1 stops nothing"
+        asked = time.monotonic()
+        run.proc.send_signal(signal.SIGTERM)
+        assert run.proc.wait(timeout=60) == 0
+        took = time.monotonic() - asked
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    log = run.text()
+    assert 29 <= took < 60, took
+    assert "still busy after 30s, leaving: sender" in log
+    stacks = log[log.index("still busy after 30s"):]
+    assert "faults.py" in stacks and "smtp.py" in stacks, "where the sender was stuck"
+    assert smtp_server.recorder.messages == []
+    rerun = _send_subprocess(project)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.startswith("2 sent"), rerun.stdout
+    assert sorted(r[1] for r in outbox_rows(project)) == ["sent", "sent"]
+    assert len({m["Message-ID"] for m in smtp_server.recorder.parsed()}) == 2
