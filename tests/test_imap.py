@@ -150,6 +150,43 @@ def test_oversized_mail_is_fetched_in_part_and_still_judged(project, passwords, 
     assert feng["status"] == "on_time"
 
 
+def test_mails_longer_than_their_head_are_continued_together(dovecot):
+    """A FETCH brings each mail's head, a share of the batch budget; the rest of the
+    longer ones comes in one more FETCH for all of them (a mail over the cap alone, cut
+    at the cap), not one each. Every mail arrives whole, in UID order."""
+    from mailflow.config.settings import Mailbox
+    from mailflow.inbound import imap
+
+    name = folder()
+    mails = day_mails(150)
+    pad = b"\r\n".join([b"A" * 76] * 1300)            # ~100 KB: past a 53 KB head
+    for i in (3, 40, 41, 97, 149):
+        raw, when = mails[i]
+        mails[i] = (raw.rstrip(b"\r\n") + b"\r\n" + pad + b"\r\n", when)
+    over = mails[60][0].rstrip(b"\r\n") + b"\r\n" + pad * 3 + b"\r\n"   # ~300 KB
+    mails[60] = (over, mails[60][1])
+    put(dovecot, name, mails)
+    box = Mailbox(name="hr", host="127.0.0.1", port=dovecot.port, security="none",
+                  username="hr@example.com", password_env="X", folders=(name,),
+                  max_message_bytes=200_000)
+    client = imap.connect(box, "secret-hr")
+    fetches = []
+    real = client._uid_fetch
+    client._uid_fetch = lambda uids, items: fetches.append(items) or real(uids, items)
+    try:
+        got = [m for batch in imap.fetch_new(client, box, name, None) for m in batch.mails]
+    finally:
+        client.logout()
+    assert [m.uid for m in got] == sorted(m.uid for m in got) and len(got) == 150
+    for i, m in enumerate(got):
+        raw = mails[i][0].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        if i == 60:
+            assert m.truncated and m.data == raw[:200_000] and m.size == len(raw)
+        else:
+            assert not m.truncated and m.data == raw, i
+    assert len(fetches) == 3, fetches    # the heads, the five rests, the capped one
+
+
 def test_first_sync_since(project, passwords, dovecot):
     name = folder()
     put(dovecot, name, day_mails(2, day=10, tag="old") + day_mails(2, day=19))

@@ -361,8 +361,8 @@ def _fetch_chunk(client: Client, box: Mailbox, folder: str, uidvalidity: int,
             # Only the head of an oversized mail: headers and the text part come first, so
             # the report is still read while a 50 MB attachment stays on the server.
             if uid not in rests:
-                rests = _rests(client, (uid, full, data), [(u, *heads[u][::2]) for u in
-                                                           chunk[i + 1:] if u in heads], cap)
+                rests.update(_rests(client, (uid, full, data), [
+                    (u, *heads[u][::2]) for u in chunk[i + 1:] if u in heads], cap))
             data += rests.pop(uid, b"")
         if full > cap:
             log.info("%s/%s: UID %d of %d bytes fetched in part (first %d)", box.name, folder,
