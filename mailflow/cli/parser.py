@@ -152,18 +152,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--week", metavar="YYYY-Www", help="the week (default: last week)")
 
     p = add("close-week", cmd_close_week,
-            "judge the supervisors' weekly reports: weekly_late, weekly_missing (idempotent)")
+            "judge the supervisors' weekly reports: weekly_late, weekly_missing (idempotent)",
+            "For week W: each supervisor's 销售区域周报 is judged against its due time "
+            "(rules/weekly.toml [report]: Monday 10:00 by default) and recorded weekly_late, "
+            "or weekly_missing when none came by the close. The schedule runs it after "
+            "close_time; by hand, name the week. Running it again records nothing twice.")
     p.add_argument("--week", metavar="YYYY-Www", help="the week (default: last week)")
 
     p = add("month-end", cmd_month_end,
-            "queue each supervisor's month-end reminder with the pre-filled 考核表 (idempotent)")
+            "queue each supervisor's month-end reminder with the pre-filled 考核表 (idempotent)",
+            "For month M: one mail per region to its supervisor, with the 考核表 for the "
+            "region's salespeople as an .xlsx, filled in from the month's record (workdays "
+            "due, on time, late, missing, on leave, visits, sales, collections) and the date "
+            "it is due (rules/monthly.toml [assessment]). The schedule sends it on the month's "
+            "last workday; a mail queued once is not queued again.")
     p.add_argument("--month", metavar="YYYY-MM", help="the month (default: this month)")
 
     p = add("close-month", cmd_close_month,
-            "record assessment_missing and indicators_missing for a month (idempotent)")
+            "record assessment_missing and indicators_missing for a month (idempotent)",
+            "For month M: each supervisor who sent no 考核表 for M is recorded "
+            "assessment_missing, each salesperson with no signed indicator sheet for M filed "
+            "with HR indicators_missing. It refuses to run before the forms are due "
+            "(rules/monthly.toml [assessment] due_day of the next month). Running it again "
+            "records nothing twice.")
     p.add_argument("--month", metavar="YYYY-MM", help="the month (default: last month)")
 
-    p = add("hr-monthly", cmd_hr_monthly, "queue HR's monthly compliance mail (idempotent)")
+    p = add("hr-monthly", cmd_hr_monthly, "queue HR's monthly compliance mail (idempotent)",
+            "For month M: HR's compliance mail (rates per region and person, the violations, "
+            "the trend against the month before, weekly reports, indicator sheets and "
+            "assessment forms missing, the mail to look at), with the month's rows as .xlsx "
+            "and .csv and the 日清 figures as .csv. The schedule sends it on the first "
+            "workday of the next month (rules/monthly.toml [hr]); it is queued once.")
     p.add_argument("--month", metavar="YYYY-MM", help="the month (default: last month)")
 
     p = add("meeting", cmd_meeting,
