@@ -156,6 +156,20 @@ def smtp_server():
     server.stop()
 
 
+def signal_other_thread(pid: int, signum: int) -> None:
+    """Send `signum` to a thread of process `pid` other than its main thread (tgkill), as
+    the kernel may do with a signal sent to the process: the process must act on it all
+    the same."""
+    import ctypes
+    import os
+
+    tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+    assert tids, "the process has no thread besides its main one"
+    tgkill = {"x86_64": 234, "aarch64": 131}[os.uname().machine]
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(tgkill, pid, tids[-1], signum) == 0, os.strerror(ctypes.get_errno())
+
+
 def smtp_block(port: int, sender: str = SENDER) -> str:
     return testing_smtp_block(port, sender=sender, timeout=10)
 
@@ -220,6 +234,7 @@ CLOCKFREE = (
     "test_outbound.py::test_one_refused_recipient_does_not_resend_to_the_others",
     "test_outbound.py::test_crlf_in_a_display_name_cannot_inject_headers",
     "test_run.py::test_a_running_service_finishes_a_delivery_another_sender_died_in",
+    "test_run.py::test_sigterm_handed_to_another_thread_stops_the_service",
     "test_cli.py::test_help_teaches",
     "test_cli.py::test_readme_command_reference_matches_help",
     "test_cli.py::test_user_mistakes_get_a_message_not_a_traceback",

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import report, smtp_block
+from conftest import report, signal_other_thread, smtp_block
 from servers import deliver, imap_login
 from week import CST
 
@@ -71,6 +71,21 @@ def service_project(project, passwords, dovecot, smtp_server):
 
 def subjects(smtp_server) -> list[tuple[str, str]]:
     return [(m["Subject"], m["To"]) for m in smtp_server.recorder.parsed()]
+
+
+def test_sigterm_handed_to_another_thread_stops_the_service(service_project):
+    """The kernel hands a signal sent to the process to any of its threads that does not
+    block it; the service must stop cleanly whichever it was (it once waited for ever
+    when the IDLE watcher got it)."""
+    run = Running(service_project, "2026-11-19T20:00:00+08:00")
+    try:
+        wait_for(lambda: "with IDLE" in run.text(), 30, "the IDLE watcher")
+        signal_other_thread(run.proc.pid, signal.SIGTERM)
+        assert run.proc.wait(timeout=30) == 0, run.text()
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    assert "received SIGTERM" in run.text() and "stopped" in run.text()
 
 
 def test_notice_arrives_within_seconds_of_the_report_via_idle(service_project, dovecot,

@@ -621,8 +621,10 @@ def run_demo(out: Path, *, keep_running: bool, progress: Callable[[str], None],
                   "what it queued to the SMTP server above (kept there, not put in the "
                   "mailboxes).", flush=True)
             try:
+                # Short sleeps: a signal the kernel hands to a server thread is only
+                # noted for the main thread, which acts on it when it next wakes.
                 while True:
-                    time.sleep(3600)
+                    time.sleep(1)
             except KeyboardInterrupt:
                 pass
     finally:

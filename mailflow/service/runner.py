@@ -350,7 +350,11 @@ class Service:
         log.info("mailflow running: %d folder(s), scheduler, sender; SIGTERM stops it",
                  sum(len(b.folders) for b in self.app.settings.mailboxes))
         systemd.notify("READY=1")
-        self.stop.wait()
+        # Woken every second: the kernel may hand SIGTERM to any thread, and then Python
+        # only notes it for the main thread, which runs the handler when it next runs
+        # Python code. A wait without a timeout would never look, and never stop.
+        while not self.stop.wait(1.0):
+            pass
         systemd.notify("STOPPING=1")
         log.info("stopping: finishing the mail in hand")
         self.mail_arrived.set()
