@@ -79,7 +79,7 @@ def test_sigterm_handed_to_another_thread_stops_the_service(service_project):
     when the IDLE watcher got it)."""
     run = Running(service_project, "2026-11-19T20:00:00+08:00")
     try:
-        wait_for(lambda: "with IDLE" in run.text(), 30, "the IDLE watcher")
+        wait_for(lambda: "with IDLE" in run.text(), 60, "the IDLE watcher")
         signal_other_thread(run.proc.pid, signal.SIGTERM)
         assert run.proc.wait(timeout=30) == 0, run.text()
     finally:
@@ -92,7 +92,7 @@ def test_notice_arrives_within_seconds_of_the_report_via_idle(service_project, d
                                                               smtp_server):
     run = Running(service_project, "2026-11-19T20:00:00+08:00")
     try:
-        wait_for(lambda: "with IDLE" in run.text(), 20, "the IDLE watcher")
+        wait_for(lambda: "with IDLE" in run.text(), 60, "the IDLE watcher")
         raw = report(cc=(), subject="工作日报 2026-11-19", message_id="run1@example.com",
                      date=datetime(2026, 11, 19, 20, 1, tzinfo=CST))
         client = imap_login("127.0.0.1", dovecot.port, "hr@example.com", "secret-hr")
@@ -132,7 +132,7 @@ def test_restart_after_a_missed_close_sends_the_days_digests_once(service_projec
     total = len(smtp_server.recorder.messages)
     again = Running(service_project, "2026-11-19T22:05:00+08:00")
     try:
-        wait_for(lambda: "with IDLE" in again.text(), 20, "the second start")
+        wait_for(lambda: "with IDLE" in again.text(), 60, "the second start")
         time.sleep(3)
     finally:
         assert again.stop() == 0
@@ -151,7 +151,7 @@ def test_back_after_days_down_each_supervisor_gets_the_latest_digest_only(servic
 
     first = Running(service_project, "2026-11-16T12:00:00+08:00")
     try:
-        wait_for(lambda: "with IDLE" in first.text(), 20, "the IDLE watcher")
+        wait_for(lambda: "with IDLE" in first.text(), 60, "the IDLE watcher")
         wait_for(lambda: rows("select period from job_runs where job = 'schedule-start'"), 20,
                  "the schedule's start")
     finally:
@@ -199,7 +199,7 @@ def test_a_running_service_finishes_a_delivery_another_sender_died_in(service_pr
     run = Running(service_project, now)
     try:
         wait_for(lambda: "mailflow running" in run.text(), 30, "the service to start")
-        wait_for(lambda: "with IDLE" in run.text(), 30, "the IDLE watcher")
+        wait_for(lambda: "with IDLE" in run.text(), 60, "the IDLE watcher")
         gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True, check=True)
         dead = f"{__import__('socket').gethostname()}:{gone.stdout.strip()}"

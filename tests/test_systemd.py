@@ -124,7 +124,7 @@ def test_run_without_notify_socket_sends_nothing_and_runs(project, passwords, do
     env = {k: "" for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
     proc, log = start_run(project, "2026-11-24T10:00:00+08:00", env)
     try:
-        wait_for(lambda: "with IDLE" in log.read_text(), 20, "the watcher")
+        wait_for(lambda: "with IDLE" in log.read_text(), 60, "the watcher")
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -106,7 +106,7 @@ def test_bye_during_idle_reconnects_and_catches_up(project, passwords, dovecot):
                              "--now", "2026-11-19T19:00:00+08:00", "run"], env=env(),
                             stdout=subprocess.DEVNULL, stderr=log.open("w"))
     try:
-        _wait(lambda: "with IDLE" in log.read_text(), 20)
+        _wait(lambda: "with IDLE" in log.read_text(), 60)
         # The server ends every session of the user: each gets "* BYE".
         subprocess.run(["doveadm", "-c", str(dovecot.root / "dovecot.conf"), "kick",
                         "hr@example.com"], check=True, capture_output=True, timeout=30)
@@ -235,7 +235,7 @@ def test_idle_that_goes_silent_is_detected_and_caught_up(project, passwords, dov
                              "--now", "2026-11-19T19:00:00+08:00", "run"], env=env(),
                             stdout=subprocess.DEVNULL, stderr=log.open("w"))
     try:
-        _wait(lambda: "with IDLE" in log.read_text(), 20)
+        _wait(lambda: "with IDLE" in log.read_text(), 60)
         _wait(lambda: count(project, "select count(*) from mails") == 1, 20)
         proxy.freeze()                          # the connection goes quiet, not closed
         put(dovecot, "hr@example.com", folder, mails(1, "quiet-b"))
