@@ -396,13 +396,15 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ..records.export import collect, to_csv, to_json
+    from ..records.export import CSV_ORDER, sections, write_csv, write_json
 
     app = _load(args)
     if args.to < args.from_:
         raise UserError(f"--to {args.to} is before --from {args.from_}")
-    data = collect(app, args.from_, args.to)
-    sys.stdout.write((to_json(data) + "\n") if args.format == "json" else to_csv(data))
+    if args.format == "json":
+        write_json(sections(app, args.from_, args.to), sys.stdout)
+    else:
+        write_csv(sections(app, args.from_, args.to, CSV_ORDER), sys.stdout)
     return 0
 
 

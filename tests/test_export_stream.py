@@ -1,0 +1,48 @@
+"""export's writers take each record as it comes: nothing before it is held back, so what
+`export` holds is one record, not the range (the text itself is pinned in
+test_poll_week.py against the real record)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from mailflow.records.export import to_csv, write_csv, write_json
+
+DOC = {"reports": [{"email": "a@x", "fields": {"work": "拜访\n两家"}, "metrics": {},
+                    "violations": []},
+                   {"email": "b@x", "fields": {}, "metrics": {"sales": 1.5},
+                    "violations": ["late"]}],
+       "violations": [], "leave": [], "reviews": [{"comment": "好", "bulk": False}],
+       "commands": [], "unparsed": [{"error": "no From header", "message_id": None}]}
+
+
+def _watched(out: io.StringIO, records: list[dict], seen: list[int]):
+    for record in records:
+        yield record
+        seen.append(len(out.getvalue()))   # how much was written once it was handed out
+
+
+def test_write_json_writes_each_record_before_asking_for_the_next():
+    out = io.StringIO()
+    seen: list[int] = []
+    write_json(((name, _watched(out, records, seen)) for name, records in DOC.items()), out)
+    assert out.getvalue() == json.dumps(DOC, ensure_ascii=False, indent=2) + "\n"
+    assert len(seen) == 4 and seen == sorted(seen) and len(set(seen)) == len(seen)
+    empty = io.StringIO()
+    write_json(iter([("reports", iter([])), ("unparsed", iter([]))]), empty)
+    assert empty.getvalue() == json.dumps({"reports": [], "unparsed": []}, indent=2) + "\n"
+
+
+def test_write_csv_writes_each_record_before_asking_for_the_next():
+    reports = [{"email": f"s{i}@x", "report_date": "2026-11-27", "kind": "daily",
+                "status": "on_time", "received_at": "2026-11-27T18:00:00+08:00",
+                "subject": "日报", "violations": [], "metrics": {"visits": i},
+                "message_id": f"m{i}"} for i in range(3)]
+    out = io.StringIO()
+    seen: list[int] = []
+    write_csv(iter([("reports", _watched(out, reports, seen))]), out)
+    # csv writes each row to `out` at once: three rows, three larger outputs.
+    assert seen == sorted(seen) and len(set(seen)) == 3
+    assert out.getvalue() == to_csv({"reports": reports})
+    assert out.getvalue().splitlines()[1].startswith("report,s0@x,2026-11-27,daily,on_time")
