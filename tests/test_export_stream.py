@@ -46,3 +46,12 @@ def test_write_csv_writes_each_record_before_asking_for_the_next():
     assert seen == sorted(seen) and len(set(seen)) == 3
     assert out.getvalue() == to_csv({"reports": reports})
     assert out.getvalue().splitlines()[1].startswith("report,s0@x,2026-11-27,daily,on_time")
+
+
+def test_write_json_writes_a_plain_value_as_itself():
+    out = io.StringIO()
+    write_json(iter([("date", "2026-11-19"), ("people", iter([{"name": "冯喆"}])),
+                     ("unknown_deliveries", [])]), out)
+    assert out.getvalue() == json.dumps({"date": "2026-11-19", "people": [{"name": "冯喆"}],
+                                         "unknown_deliveries": []},
+                                        ensure_ascii=False, indent=2) + "\n"

@@ -159,3 +159,17 @@ def test_export_streamed_is_the_document_json_writes(polled):
     assert records.count("report") == len(data["reports"])
     assert records.count("violation") == len(data["violations"])
     assert records.count("unparsed") == len(data["unparsed"]) == 1
+
+
+def test_status_streamed_is_the_document_json_writes(polled):
+    """status --json writes person by person; the text is still the indented document,
+    people in region and email order, and the table lists the same people."""
+    res = polled.cli("status", "--date", "2026-11-19", "--json", now=CLOSE_NOW)
+    data = json.loads(res.out)
+    assert list(data) == ["date", "people", "unknown_deliveries"]
+    assert res.out == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    order = [(p["region"], p["email"]) for p in data["people"]]
+    assert len(order) > 3 and order == sorted(order)
+    table = polled.cli("status", "--date", "2026-11-19", now=CLOSE_NOW).out
+    assert f"{len(order)} salespeople" in table
+    assert all(email in table for _, email in order)

@@ -141,12 +141,16 @@ def to_json(data: dict[str, list[Record]]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def write_json(parts: Iterable[tuple[str, Iterable[Record]]], out: TextIO) -> None:
+def write_json(parts: Iterable[tuple[str, Any]], out: TextIO) -> None:
     """The same text as `to_json` (and its newline), written record by record: each record
-    is dumped on its own and indented to its place in the document."""
+    is dumped on its own and indented to its place in the document. A part that is a
+    string, a number or None is written as that value, any other as a list."""
     out.write("{")
     for n, (name, records) in enumerate(parts):
         out.write(("," if n else "") + f"\n  {json.dumps(name)}: ")
+        if records is None or isinstance(records, (str, int, float)):
+            out.write(json.dumps(records, ensure_ascii=False))
+            continue
         empty = True
         for record in records:
             out.write(("[" if empty else ",") + "\n    "
