@@ -55,3 +55,33 @@ def test_write_json_writes_a_plain_value_as_itself():
     assert out.getvalue() == json.dumps({"date": "2026-11-19", "people": [{"name": "冯喆"}],
                                          "unknown_deliveries": []},
                                         ensure_ascii=False, indent=2) + "\n"
+
+
+def test_spool_gives_back_its_rows_and_measures_them_as_a_list_does():
+    from openpyxl import load_workbook
+
+    from mailflow.mails import sheets
+
+    rows = [["华东", "冯喆", f"s{i}@example.com", "2026-11-02", "on_time", "18:00", ""]
+            for i in range(4500)] + [["华南", "李娜", "li@example.com", "2026-11-03",
+                                      "missing", "", "missing late"]]
+    with sheets.Spool() as spool:
+        for row in rows:
+            spool.add(row)
+        assert len(spool) == len(rows) and list(spool) == rows and list(spool) == rows
+        from_spool, from_list = io.BytesIO(), io.BytesIO()
+        sheets.workbook([("明细", ["区域", "姓名", "邮箱", "日期", "状态", "首次提交", "违规"],
+                          spool)], from_spool)
+        listed = sheets.workbook([("明细", ["区域", "姓名", "邮箱", "日期", "状态", "首次提交",
+                                           "违规"], rows)])
+        csv_spool = io.BytesIO()
+        sheets.write_csv(["a"] * 7, spool, csv_spool)
+        assert csv_spool.getvalue() == sheets.csv_bytes(["a"] * 7, rows)
+    a = load_workbook(from_spool, read_only=True)["明细"]
+    b = load_workbook(io.BytesIO(listed), read_only=True)["明细"]
+    assert [list(r) for r in a.iter_rows(values_only=True)] == \
+        [list(r) for r in b.iter_rows(values_only=True)]
+    import zipfile
+    sheet_xml = [zipfile.ZipFile(f).read("xl/worksheets/sheet1.xml")
+                 for f in (from_spool, io.BytesIO(listed))]
+    assert sheet_xml[0] == sheet_xml[1]      # the same widths, dimension and cells
