@@ -252,7 +252,7 @@ DBFREE = (
     "test_codes.py", "test_demo.py", "test_parse.py", "test_render.py", "test_roster.py",
     "test_sections.py", "test_service_unit.py", "test_wheel.py", "test_layout.py",
     "test_systemd.py::test_notify_*", "test_systemd.py::test_watchdog_*",
-    "test_identity.py",
+    "test_identity.py", "test_export_stream.py",
     "test_cli.py::test_demo_*", "test_badmail.py::test_fuzz_*",
     "test_badmail.py::test_corpus_is_large_enough", "test_badmail.py::test_each_corpus_mail_*",
     "test_badmail.py::test_the_two_largest_are_bounded",

@@ -139,3 +139,37 @@ def test_new_mail_after_first_poll_is_fetched_incrementally(polled):
     res = polled.cli("poll", "--once", now=CLOSE_NOW)
     assert "1 fetched, 1 new" in res.out
     assert status(polled, "2026-11-20")["han.mei@example.com"] == ("on_time", [])
+
+
+def test_export_streamed_is_the_document_json_writes(polled):
+    """export writes record by record; the text is still exactly the indented document
+    (the contract's shape), and the CSV lists its parts in their order."""
+    res = polled.cli("export", "--from", "2026-11-13", "--to", "2026-11-21", now=CLOSE_NOW)
+    data = json.loads(res.out)
+    assert list(data) == ["reports", "violations", "leave", "reviews", "commands", "unparsed"]
+    assert data["reports"] and data["violations"] and data["unparsed"]
+    assert res.out == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    csv_out = polled.cli("export", "--from", "2026-11-13", "--to", "2026-11-21", "--format",
+                         "csv", now=CLOSE_NOW).out
+    import csv as csvmod
+    import io
+    records = [row["record"] for row in csvmod.DictReader(io.StringIO(csv_out))]
+    order = ["report", "violation", "unparsed", "leave", "review", "command"]
+    assert records == sorted(records, key=order.index)
+    assert records.count("report") == len(data["reports"])
+    assert records.count("violation") == len(data["violations"])
+    assert records.count("unparsed") == len(data["unparsed"]) == 1
+
+
+def test_status_streamed_is_the_document_json_writes(polled):
+    """status --json writes person by person; the text is still the indented document,
+    people in region and email order, and the table lists the same people."""
+    res = polled.cli("status", "--date", "2026-11-19", "--json", now=CLOSE_NOW)
+    data = json.loads(res.out)
+    assert list(data) == ["date", "people", "unknown_deliveries"]
+    assert res.out == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    order = [(p["region"], p["email"]) for p in data["people"]]
+    assert len(order) > 3 and order == sorted(order)
+    table = polled.cli("status", "--date", "2026-11-19", now=CLOSE_NOW).out
+    assert f"{len(order)} salespeople" in table
+    assert all(email in table for _, email in order)

@@ -371,3 +371,41 @@ def test_digest_shows_a_break_corrected_before_the_close(world):
     assert "人事未抄送（已更正）" in digest.get_body(("html",)).get_content()
     assert {"email": "feng.zhe@example.com", "date": "2026-11-18", "code": "hr_not_cc"} in [
         {k: v[k] for k in ("email", "date", "code")} for v in world.export["violations"]]
+
+
+def test_a_large_detail_goes_zipped_and_the_sheets_agree(world, monkeypatch):
+    """Past DETAIL_LIMIT the detail CSV is attached as a zip (the mail stays under what
+    mail servers accept) and the workbook keeps 区域 and 日清; the rows are the same rows,
+    read from the same spool, as the plain mail's."""
+    import zipfile
+
+    from mailflow.mails import compliance
+
+    app = app_at(world, "2026-12-04T09:00:00+08:00")
+    args = (app, "monthly", date(2026, 11, 1), date(2026, 11, 30), date(2026, 10, 1),
+            date(2026, 10, 31), "2026-11")
+    plain = compliance.compliance_letter(*args)
+    monkeypatch.setattr(compliance, "DETAIL_LIMIT", 0)
+    large = compliance.compliance_letter(*args)
+    names = {name: content for name, _, content in plain.attachments}
+    big = {name: (mime, content) for name, mime, content in large.attachments}
+    assert list(names) == ["日报合规-2026-11.xlsx", "日报合规-2026-11.csv", "日清-2026-11.csv"]
+    assert list(big) == ["日报合规-2026-11.xlsx", "日报合规-2026-11.zip", "日清-2026-11.csv"]
+    assert big["日报合规-2026-11.zip"][0] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(big["日报合规-2026-11.zip"][1])) as zf:
+        assert zf.namelist() == ["日报合规-2026-11.csv"]
+        csv_in_zip = zf.read("日报合规-2026-11.csv")
+    assert csv_in_zip == names["日报合规-2026-11.csv"]
+    detail = sheet_rows(names["日报合规-2026-11.xlsx"], "明细")
+    assert len(detail) > 20
+    assert csv_in_zip.decode("utf-8-sig").count("\n") == len(detail)   # header + rows
+    small = load_workbook(io.BytesIO(big["日报合规-2026-11.xlsx"][1]), read_only=True)
+    assert small.sheetnames == ["区域", "日清"]
+    for title in ("区域", "日清"):
+        assert sheet_rows(big["日报合规-2026-11.xlsx"][1], title) == \
+            sheet_rows(names["日报合规-2026-11.xlsx"], title)
+    assert large.context["detail_zipped"] and not plain.context["detail_zipped"]
+    text = renderer_for(app).render("compliance", {**common(app), **large.context}).text
+    assert "明细见附件（csv，人数多，已压缩为 zip；xlsx 里是各区域和日清）" in text
+    assert "明细见附件（xlsx 和 csv）" in renderer_for(app).render(
+        "compliance", {**common(app), **plain.context}).text

@@ -326,17 +326,19 @@ def _waiting_mail(app) -> str | None:  # type: ignore[no-untyped-def]
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..records.days import day_status
+    from ..records.days import iter_day_status
+    from ..records.export import write_json
 
     app = _load(args)
     day = args.date or _today(app)
-    people = day_status(app, day)
     unknown = _unresolved(app)
     if args.json:
-        print(json.dumps({"date": day.isoformat(), "people": [p.as_json() for p in people],
-                          "unknown_deliveries": [row.as_json() for row in unknown]},
-                         ensure_ascii=False, indent=2))
+        # Written person by person: the document of a large company's day is not held.
+        write_json([("date", day.isoformat()),
+                    ("people", (p.as_json() for p in iter_day_status(app, day))),
+                    ("unknown_deliveries", [row.as_json() for row in unknown])], sys.stdout)
         return 0
+    people = list(iter_day_status(app, day))
     workday = "workday" if app.workdays.is_workday(day) else "not a workday"
     print(f"{day} ({workday}), {len(people)} salespeople")
     for p in people:
@@ -396,13 +398,15 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ..records.export import collect, to_csv, to_json
+    from ..records.export import CSV_ORDER, sections, write_csv, write_json
 
     app = _load(args)
     if args.to < args.from_:
         raise UserError(f"--to {args.to} is before --from {args.from_}")
-    data = collect(app, args.from_, args.to)
-    sys.stdout.write((to_json(data) + "\n") if args.format == "json" else to_csv(data))
+    if args.format == "json":
+        write_json(sections(app, args.from_, args.to), sys.stdout)
+    else:
+        write_csv(sections(app, args.from_, args.to, CSV_ORDER), sys.stdout)
     return 0
 
 

@@ -3,6 +3,7 @@ against the previous period, the mail HR should look at, and the raw data attach
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,8 +16,9 @@ from .letters import Letter, Queued, name_of, queue_letters, renderer_for
 from ..dates.deadlines import assessment_due, indicators_due
 from ..dates.periods import month_end, month_label, prev_month, week_label
 from ..records.clearing import figures as clearing_figures
-from ..records.stats import (PersonPeriod, on_roster_for, person_periods, record_start,
-                             teams_between, unreadable_and_suspect, weekly_reports)
+from ..records.stats import (PersonPeriod, on_roster_for, person_periods_chunked,
+                             record_start, teams_between, unreadable_and_suspect,
+                             weekly_reports)
 from ..store.models import Report, Violation
 
 
@@ -28,23 +30,33 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def _region_rows(app: App, periods: list[PersonPeriod]) -> list[dict[str, Any]]:
-    by_region: dict[str, list[PersonPeriod]] = {}
-    for pp in periods:
-        by_region.setdefault(pp.person.region or "—", []).append(pp)
-    rows = []
-    for region, pps in sorted(by_region.items()):
-        due = sum(p.due for p in pps)
-        on_time = sum(p.count("on_time") for p in pps)
-        late = sum(p.count("late") for p in pps)
-        rows.append({"region": region, "headcount": len({p.person.email for p in pps}),
-                     "due": due,
-                     "received": on_time + late, "on_time": on_time, "late": late,
-                     "missing": sum(p.count("missing") for p in pps),
-                     "excused": sum(p.count("excused") for p in pps),
-                     "breaks": sum(sum(p.breaks.values()) for p in pps),
-                     "rate": _pct(_rate(on_time, due)), "_rate": _rate(on_time, due)})
-    return rows
+class _Regions:
+    """Each region's sums, added a chunk of people at a time."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, dict[str, int]] = {}
+        self.people: dict[str, set[str]] = {}
+
+    def add(self, pp: PersonPeriod) -> None:
+        region = pp.person.region or "—"
+        sums = self.sums.setdefault(region, dict.fromkeys(
+            ("due", "on_time", "late", "missing", "excused", "breaks"), 0))
+        self.people.setdefault(region, set()).add(pp.person.email)
+        sums["due"] += pp.due
+        for status in ("on_time", "late", "missing", "excused"):
+            sums[status] += pp.count(status)
+        sums["breaks"] += sum(pp.breaks.values())
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for region, t in sorted(self.sums.items()):
+            rows.append({"region": region, "headcount": len(self.people[region]),
+                         "due": t["due"], "received": t["on_time"] + t["late"],
+                         "on_time": t["on_time"], "late": t["late"], "missing": t["missing"],
+                         "excused": t["excused"], "breaks": t["breaks"],
+                         "rate": _pct(_rate(t["on_time"], t["due"])),
+                         "_rate": _rate(t["on_time"], t["due"])})
+        return rows
 
 
 def _weeks_in(start: date, end: date) -> list[date]:
@@ -86,11 +98,30 @@ def _forms(app: App, first: date) -> list[dict[str, Any]]:
 
 
 def compliance_context(app: App, kind: str, start: date, end: date, prev_start: date,
-                       prev_end: date, label: str) -> tuple[dict[str, Any], list[list[Any]]]:
-    periods = person_periods(app, start, end, figures=False)
-    before = person_periods(app, prev_start, prev_end, figures=False)
-    regions = _region_rows(app, periods)
-    prev_rates = {r["region"]: r["_rate"] for r in _region_rows(app, before)}
+                       prev_end: date, label: str) -> tuple[dict[str, Any], sheets.Spool]:
+    """The mail's context and its detail rows (a Spool: one row per person and workday,
+    kept in a temporary file; the caller closes it). The company is gone through a chunk
+    of people at a time, so what is held is the regions' sums, not the month."""
+    regions_now, regions_before = _Regions(), _Regions()
+    worst: list[tuple[int, int, PersonPeriod]] = []      # (-score, order, period), top 5
+    raw = sheets.Spool()
+    order = 0
+    for chunk in person_periods_chunked(app, start, end, figures=False):
+        codes = _codes(app, [pp.person.email for pp in chunk], start, end)
+        for pp in chunk:
+            regions_now.add(pp)
+            score = pp.count("late") + pp.count("missing") + sum(pp.breaks.values())
+            if score:
+                worst.append((-score, order, pp))
+            order += 1
+            _add_raw_rows(app, raw, pp, codes)
+        worst = sorted(worst, key=lambda w: w[:2])[:5]
+    for chunk in person_periods_chunked(app, prev_start, prev_end, figures=False):
+        for pp in chunk:
+            regions_before.add(pp)
+    regions = regions_now.rows()
+    before = regions_before.rows()
+    prev_rates = {r["region"]: r["_rate"] for r in before}
     for r in regions:
         was = prev_rates.get(r["region"])
         r["_trend"] = None if was is None or r["_rate"] is None else (r["_rate"] - was) * 100
@@ -105,15 +136,13 @@ def compliance_context(app: App, kind: str, start: date, end: date, prev_start: 
                            "name": state.supervisor.name,
                            "status": renderer_for(app).label(state.status)
                            if state.status != "not_due" else "未到期"})
-    worst = sorted(periods, key=lambda p: -(p.count("late") + p.count("missing")
-                                            + sum(p.breaks.values())))
     top = [{"name": p.person.name, "region": p.person.region, "late": p.count("late"),
             "missing": p.count("missing"), "breaks": sum(p.breaks.values())}
-           for p in worst[:5] if p.count("late") + p.count("missing") + sum(p.breaks.values())]
+           for _, _, p in worst]
     due = sum(r["due"] for r in regions)
     on_time = sum(r["on_time"] for r in regions)
-    prev_due = sum(p.due for p in before)
-    prev_on = sum(p.count("on_time") for p in before)
+    prev_due = sum(r["due"] for r in before)
+    prev_on = sum(r["on_time"] for r in before)
     now_rate, was_rate = _rate(on_time, due), _rate(prev_on, prev_due)
     context = {
         "kind": kind, "period_name": "周" if kind == "weekly" else "月", "label": label,
@@ -128,10 +157,24 @@ def compliance_context(app: App, kind: str, start: date, end: date, prev_start: 
         "weekly": weekly, "top": top, "attention": unreadable_and_suspect(app, start, end),
         "forms": _forms(app, start) if kind == "monthly" else None,
         "unknown_deliveries": _unknown_deliveries(app),
-        "clearing": [f.as_row() for f in clearing_figures(app, start, end)],
+        "clearing": [f.as_row() for f in _clearing(app, start, end)],
+        "detail_zipped": False,      # set when the mail is built, by the detail's size
     }
-    raw = _raw_rows(app, periods, start, end)
     return context, raw
+
+
+def _clearing(app: App, start: date, end: date) -> list[Any]:
+    """Every supervisor's 日清 figures, read a few teams at a time (each read holds its
+    teams' first reports and reviews of the period, not the company's)."""
+    sups = sorted({p.supervisor for day in app.workdays.workdays_between(start, end)
+                   for p in app.roster.on(day, "sales")})
+    out = []
+    for i in range(0, len(sups), CLEARING_TEAMS):
+        out += clearing_figures(app, start, end, set(sups[i:i + CLEARING_TEAMS]))
+    return sorted(out, key=lambda f: (f.supervisor.region, f.supervisor.email))
+
+
+CLEARING_TEAMS = 20     # teams per read: ~500 people, read with an IN list
 
 
 def _unknown_deliveries(app: App) -> list[dict[str, Any]]:
@@ -144,23 +187,27 @@ def _unknown_deliveries(app: App) -> list[dict[str, Any]]:
              "message_id": r.message_id} for r in rows]
 
 
-def _raw_rows(app: App, periods: list[PersonPeriod], start: date, end: date) -> list[list[Any]]:
+def _codes(app: App, emails: list[str], start: date, end: date
+           ) -> dict[tuple[str, date], set[str]]:
+    """The codes of these people's verdicts in [start, end], by person and day."""
+    codes: dict[tuple[str, date], set[str]] = {}
     with app.read() as session:
-        codes: dict[tuple[str, date], set[str]] = {}
         for email, day, code in session.execute(select(Violation.email, Violation.date,
                                                        Violation.code).where(
-                Violation.date >= start, Violation.date <= end,
+                Violation.date >= start, Violation.date <= end, Violation.email.in_(emails),
                 Violation.withdrawn.is_(False))):
             codes.setdefault((email, day), set()).add(code)
-    rows = []
-    for pp in periods:
-        for day, status in sorted(pp.days.items()):
-            if status == "not_due" and _in_sales(app, pp.person.email, day):
-                continue   # that day is in the row of the team they were in then
-            rows.append([pp.person.region, pp.person.name, pp.person.email, day.isoformat(),
-                         status, pp.times.get(day, ""),
-                         " ".join(sorted(codes.get((pp.person.email, day), set())))])
-    return rows
+    return codes
+
+
+def _add_raw_rows(app: App, raw: sheets.Spool, pp: PersonPeriod,
+                  codes: dict[tuple[str, date], set[str]]) -> None:
+    for day, status in sorted(pp.days.items()):
+        if status == "not_due" and _in_sales(app, pp.person.email, day):
+            continue   # that day is in the row of the team they were in then
+        raw.add([pp.person.region, pp.person.name, pp.person.email, day.isoformat(),
+                 status, pp.times.get(day, ""),
+                 " ".join(sorted(codes.get((pp.person.email, day), set())))])
 
 
 def _in_sales(app: App, email: str, day: date) -> bool:
@@ -188,32 +235,77 @@ POINTS = '+0" 个百分点";-0" 个百分点";0" 个百分点"'
 RAW_HEADER = ["区域", "姓名", "邮箱", "日期", "状态", "首次提交", "违规"]
 
 
+def compliance_letter(app: App, kind: str, start: date, end: date, prev_start: date,
+                      prev_end: date, label: str) -> Letter:
+    """HR's compliance mail for [start, end], before it is rendered: the figures in its
+    context, the sheets and CSVs attached."""
+    context, raw = compliance_context(app, kind, start, end, prev_start, prev_end, label)
+    to = [(name_of(app, a, start), a) for a in app.settings.company.hr]
+    region_sheet = [[r["region"], r["headcount"], r["due"], r["received"], r["on_time"],
+                     r["late"], r["missing"], r["excused"], r["breaks"],
+                     r["rate"] if r["_rate"] is None
+                     else sheets.Num(r["_rate"], sheets.PERCENT, r["rate"]),
+                     r["trend"] if r["_trend"] is None
+                     else sheets.Num(r["_trend"], POINTS, r["trend"])]
+                    for r in context["regions"]]
+    # The detail rows go from their spool file into the CSV and the workbook, each
+    # written to a temporary file: only the finished attachments are read back.
+    with raw, tempfile.TemporaryFile() as book, tempfile.TemporaryFile() as detail:
+        sheets.write_csv(RAW_HEADER, raw, detail)
+        # A large company's detail (68 MB of CSV at 50,000 people, a million rows)
+        # would make a mail that mail servers refuse (most take 25 MB) and a sheet
+        # past Excel's 1,048,576 rows: it goes as a zipped CSV, and the workbook keeps
+        # the regions and 日清.
+        zipped = detail.tell() > DETAIL_LIMIT
+        context["detail_zipped"] = zipped
+        sheets.workbook([
+            ("区域", ["区域", "人数", "应交", "已交", "按时", "迟交", "未交", "请假", "违规",
+                    "按时率", "趋势"],
+             region_sheet),
+            *([] if zipped else [("明细", RAW_HEADER, raw)]),
+            ("日清", CLEARING_HEADER, clearing_sheet(context["clearing"])),
+        ], book)
+        attachments = (
+            (f"日报合规-{label}.xlsx", sheets.XLSX, _read(book)),
+            (f"日报合规-{label}.zip", "application/zip",
+             _zipped(detail, f"日报合规-{label}.csv")) if zipped else
+            (f"日报合规-{label}.csv", "text/csv", _read(detail)),
+            (f"日清-{label}.csv", "text/csv",
+             sheets.csv_bytes(CLEARING_HEADER, clearing_csv(context["clearing"]))))
+    return Letter(to, context, attachments=attachments)
+
+
 def _queue_compliance(app: App, kind: str, start: date, end: date, prev_start: date,
                       prev_end: date, label: str) -> Queued:
-    def letter() -> Letter:
-        context, raw = compliance_context(app, kind, start, end, prev_start, prev_end, label)
-        to = [(name_of(app, a, start), a) for a in app.settings.company.hr]
-        region_sheet = [[r["region"], r["headcount"], r["due"], r["received"], r["on_time"],
-                         r["late"], r["missing"], r["excused"], r["breaks"],
-                         r["rate"] if r["_rate"] is None
-                         else sheets.Num(r["_rate"], sheets.PERCENT, r["rate"]),
-                         r["trend"] if r["_trend"] is None
-                         else sheets.Num(r["_trend"], POINTS, r["trend"])]
-                        for r in context["regions"]]
-        book = sheets.workbook([
-            ("区域", ["区域", "人数", "应交", "已交", "按时", "迟交", "未交", "请假", "违规", "按时率",
-                    "趋势"],
-             region_sheet),
-            ("明细", RAW_HEADER, raw),
-            ("日清", CLEARING_HEADER, clearing_sheet(context["clearing"])),
-        ])
-        return Letter(to, context, attachments=(
-            (f"日报合规-{label}.xlsx", sheets.XLSX, book),
-            (f"日报合规-{label}.csv", "text/csv", sheets.csv_bytes(RAW_HEADER, raw)),
-            (f"日清-{label}.csv", "text/csv",
-             sheets.csv_bytes(CLEARING_HEADER, clearing_csv(context["clearing"])))))
+    return queue_letters(app, "compliance", label, [(
+        f"hr_{kind}|{label}",
+        lambda: compliance_letter(app, kind, start, end, prev_start, prev_end, label))])
 
-    return queue_letters(app, "compliance", label, [(f"hr_{kind}|{label}", letter)])
+
+def _read(f: Any) -> bytes:
+    f.seek(0)
+    return f.read()
+
+
+def _zipped(f: Any, name: str) -> bytes:
+    """The file as the one member `name` of a zip (which Windows and macOS open as they
+    are), compressed as it is copied."""
+    import io
+    import shutil
+    import zipfile
+
+    f.seek(0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf, \
+            zf.open(name, "w", force_zip64=True) as member:
+        shutil.copyfileobj(f, member, 1 << 20)
+    return buf.getvalue()
+
+
+# Detail CSV bytes above which it is sent zipped and left out of the workbook: ~6.8 MB
+# at 5,000 people stays as it is; with the workbook, the mail stays under the 25 MB most
+# mail servers accept once base64 has added its third.
+DETAIL_LIMIT = 10 * 2**20
 
 
 def queue_hr_weekly(app: App, monday: date) -> Queued:
@@ -243,6 +335,7 @@ def sample_context() -> dict[str, Any]:
             "clearing": [{"region": "华东", "name": "钱主管", "email": "qian.zg@example.com",
                           "days": 20, "cleared": 18, "pending": 1, "rate": "90%", "_rate": 0.9,
                           "median": "13.5", "_median": 13.5, "reports": 40, "reviewed": 39}],
+            "detail_zipped": False,
             "forms": [{"kind": "assessment", "due": "2026-12-03 18:00", "past_due": False,
                        "owed": 2, "handed": 1, "missing": []},
                       {"kind": "indicators", "due": "2026-11-10 18:00", "past_due": True,

@@ -8,15 +8,18 @@ sum and sort what it shows. Text is only for what is not a number ("—", "新�
 from __future__ import annotations
 
 import io
+import pickle
 import re
+import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 from xml.sax.saxutils import escape
 
 from openpyxl.utils import get_column_letter
 
-Sheet = tuple[str, Sequence[str], Sequence[Sequence[object]]]
+Sheet = tuple[str, Sequence[str], "Sequence[Sequence[object]] | Spool"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 INTEGER = "#,##0"
@@ -48,6 +51,84 @@ def _shown(value: object) -> str:
     if _is_number(value):
         return f"{value:,}"
     return str(value)
+
+
+class Spool:
+    """Rows kept in a temporary file, not in memory, for a sheet of a whole company's month
+    (a million rows at 50,000 people): `add` appends, iterating reads them back in order
+    (as often as wanted), and what `workbook` needs before the rows (how many, how wide each
+    column is shown, the longest row) is counted as they are added. `close` removes the
+    file."""
+
+    _EVERY = 2000     # rows per pickled chunk
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()
+        self._chunk: list[Sequence[object]] = []
+        self.count = 0
+        self.widest: list[int] = []       # per column: the longest text a cell shows
+        self.longest = 0                  # cells in the longest row
+
+    def add(self, row: Sequence[object]) -> None:
+        for i, value in enumerate(row):
+            shown = len(_shown(value))
+            if i >= len(self.widest):
+                self.widest.append(shown)
+            elif shown > self.widest[i]:
+                self.widest[i] = shown
+        self.longest = max(self.longest, len(row))
+        self.count += 1
+        self._chunk.append(row)
+        if len(self._chunk) >= self._EVERY:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._chunk:
+            pickle.dump(self._chunk, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._chunk = []
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Sequence[object]]:
+        self._flush()
+        self._file.seek(0)
+        while True:
+            try:
+                chunk = pickle.load(self._file)
+            except EOFError:
+                return
+            yield from chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "Spool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _measure(header: Sequence[str], rows: Sequence[Sequence[object]] | Spool
+             ) -> tuple[list[int], int]:
+    """Each column's width in characters (header and cells) and the longest row's length,
+    in one pass over the rows (a Spool has counted them already)."""
+    if isinstance(rows, Spool):
+        widest, longest = list(rows.widest), rows.longest
+    else:
+        widest, longest = [], 0
+        for r in rows:
+            longest = max(longest, len(r))
+            for i, value in enumerate(r):
+                shown = len(_shown(value))
+                if i >= len(widest):
+                    widest.append(shown)
+                elif shown > widest[i]:
+                    widest[i] = shown
+    widths = [max(len(str(name)), widest[i] if i < len(widest) else 0)
+              for i, name in enumerate(header)]
+    return widths, max(len(header), longest)
 
 
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -134,37 +215,36 @@ def _row_xml(r: int, row: Sequence[object], letters: list[str], styles: _Styles,
     return f'<row r="{r}">{"".join(cells)}</row>'
 
 
-def workbook(sheets: Sequence[Sheet]) -> bytes:
+def workbook(sheets: Sequence[Sheet], out: BinaryIO | None = None) -> bytes:
+    """The .xlsx of `sheets` (a sheet's rows may be a Spool); written to `out` (and b""
+    returned) when given, else returned."""
     # The sheet XML is written here, row by row into the zip: openpyxl (even write-only)
     # spent ~0.5 ms a row building an element tree per cell, and a month of a
     # 50,000-person company is a million rows.
     styles = _Styles()
-    buf = io.BytesIO()
+    buf = out if out is not None else io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for n, (title, header, rows) in enumerate(sheets, start=1):
-            widths = []
-            for i, name in enumerate(header, start=1):
-                width = max([len(str(name))] + [len(_shown(r[i - 1])) for r in rows
-                                                if len(r) >= i])
-                widths.append(f'<col min="{i}" max="{i}" width="{min(60, 4 + width * 1.6)}" '
-                              'customWidth="1"/>')
+            measured, longest = _measure(header, rows)
+            widths = [f'<col min="{i}" max="{i}" width="{min(60, 4 + width * 1.6)}" '
+                      'customWidth="1"/>' for i, width in enumerate(measured, start=1)]
             letters: list[str] = []
             # Readers size every row to the sheet's dimension (trailing empty cells too).
-            last = _column(max([len(header)] + [len(r) for r in rows]) or 1)
-            with zf.open(f"xl/worksheets/sheet{n}.xml", "w") as out:
-                out.write((f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                           f'<worksheet xmlns="{_NS}" xmlns:r="{_REL}">'
-                           f'<dimension ref="A1:{last}{len(rows) + 1}"/>'
-                           + (f'<cols>{"".join(widths)}</cols>' if widths else "")
-                           + "<sheetData>" + _row_xml(1, header, letters, styles, bold=True)
-                           ).encode())
+            last = _column(longest or 1)
+            with zf.open(f"xl/worksheets/sheet{n}.xml", "w") as part:
+                part.write((f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                            f'<worksheet xmlns="{_NS}" xmlns:r="{_REL}">'
+                            f'<dimension ref="A1:{last}{len(rows) + 1}"/>'
+                            + (f'<cols>{"".join(widths)}</cols>' if widths else "")
+                            + "<sheetData>" + _row_xml(1, header, letters, styles, bold=True)
+                            ).encode())
                 chunk: list[str] = []
                 for r, row in enumerate(rows, start=2):
                     chunk.append(_row_xml(r, row, letters, styles))
                     if len(chunk) >= 1000:
-                        out.write("".join(chunk).encode())
+                        part.write("".join(chunk).encode())
                         chunk = []
-                out.write(("".join(chunk) + "</sheetData></worksheet>").encode())
+                part.write(("".join(chunk) + "</sheetData></worksheet>").encode())
         names = [title[:31] for title, _, _ in sheets]
         zf.writestr("xl/styles.xml", styles.xml())
         zf.writestr("xl/workbook.xml",
@@ -197,15 +277,26 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
                               f'ContentType="{_CT}.worksheet+xml"/>'
                               for i in range(1, len(names) + 1))
                     + "</Types>")
+    return b"" if out is not None else buf.getvalue()  # type: ignore[union-attr]
+
+
+def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]] | Spool) -> bytes:
+    buf = io.BytesIO()
+    write_csv(header, rows, buf)
     return buf.getvalue()
 
 
-def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]], out: BinaryIO) -> None:
+    """UTF-8 CSV with a byte-order mark (Excel opens UTF-8 CSV correctly only with one),
+    written to `out` row by row."""
     import csv
 
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(header)
-    w.writerows([[v.value if isinstance(v, Num) else v for v in row] for row in rows])
-    # Excel opens UTF-8 CSV correctly only with a byte-order mark.
-    return "\ufeff".encode() + buf.getvalue().encode("utf-8")
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    try:
+        text.write("\ufeff")
+        w = csv.writer(text)
+        w.writerow(header)
+        w.writerows([v.value if isinstance(v, Num) else v for v in row] for row in rows)
+        text.flush()
+    finally:
+        text.detach()     # `out` stays open: it is the caller's

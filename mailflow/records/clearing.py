@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..app import App
 from ..config.roster import Person
@@ -223,13 +225,22 @@ def close_clearing(app: App, day: date) -> ClearingClose:
 def reviews_between(app: App, start: date, end: date) -> list[dict[str, Any]]:
     """Every review of a report dated in [start, end], for export."""
     with app.read() as session:
-        rows = session.execute(select(Review).where(
+        return list(iter_reviews(session, start, end))
+
+
+def iter_reviews(session: Session, start: date, end: date) -> Iterator[dict[str, Any]]:
+    """The same, streamed from the caller's session: a day of a large company is tens of
+    thousands of reviews."""
+    columns = [Review.report_message_id, Review.email, Review.report_date, Review.reviewer,
+               Review.reviewed_at, Review.comment, Review.bulk]
+    for r in session.execute(select(*columns).where(
             Review.report_date >= start, Review.report_date <= end)
-            .order_by(Review.report_date, Review.email, Review.reviewed_at, Review.id)).scalars()
-        return [{"report_message_id": r.report_message_id, "email": r.email,
-                 "report_date": r.report_date.isoformat(), "reviewer": r.reviewer,
-                 "reviewed_at": r.reviewed_at.isoformat(), "comment": r.comment,
-                 "bulk": r.bulk} for r in rows]
+            .order_by(Review.report_date, Review.email, Review.reviewed_at, Review.id)
+            .execution_options(yield_per=2000)):
+        yield {"report_message_id": r.report_message_id, "email": r.email,
+               "report_date": r.report_date.isoformat(), "reviewer": r.reviewer,
+               "reviewed_at": r.reviewed_at.isoformat(), "comment": r.comment,
+               "bulk": r.bulk}
 
 
 def week_mondays(start: date, end: date) -> list[date]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import select
 
@@ -78,34 +78,43 @@ def close_day(app: App, day: date) -> CloseResult:
     return CloseResult(day, True, already, tuple(missing))
 
 
-def _status(app: App, day: date, first: Any, closed: bool, excused: bool) -> str:
+def _status(app: App, day: date, earned: str | None, closed: bool, excused: bool) -> str:
     if not app.workdays.is_workday(day):
         return "not_due"
     if excused:
         return "excused"
-    if first is not None:
-        return first.earned_status
+    if earned is not None:
+        return earned
     past = app.now() > deadline_for(day, app.context())
     return "missing" if (closed or past) else "not_due"
 
 
 def day_status(app: App, day: date) -> list[PersonDay]:
     """Each salesperson on the roster that day: status, first report, violations."""
+    return list(iter_day_status(app, day))
+
+
+def iter_day_status(app: App, day: date) -> Iterator[PersonDay]:
+    """The same, one person at a time (by region, then email): `status` writes each as it
+    comes, so what it holds is the day's small per-person tuples, not the output."""
     people = app.roster.on(day, "sales")
     with app.read() as session:
         closed = queries.day_closed(session, day) is not None
-        reports: dict[str, Any] = {}
-        # The columns status shows, not Report objects: a day of a large company is
-        # tens of thousands of rows.
-        for r in session.execute(select(Report.email, Report.earned_status,
-                                        Report.received_at, Report.message_id)
-                                 .where(Report.report_date == day, Report.kind == "daily")
-                                 .order_by(Report.received_at, Report.id)):
-            reports.setdefault(r.email, r)
+        # The columns status shows, as small tuples, read with a cursor (server-side on
+        # PostgreSQL): a day of a large company is tens of thousands of rows.
+        reports: dict[str, tuple[str, datetime, str | None]] = {}
+        for email, status, at, mid in session.execute(
+                select(Report.email, Report.earned_status, Report.received_at,
+                       Report.message_id)
+                .where(Report.report_date == day, Report.kind == "daily")
+                .order_by(Report.received_at, Report.id).execution_options(yield_per=2000)):
+            if email not in reports:
+                reports[email] = (status, at, mid)
         codes: dict[str, set[str]] = {}
         for email, code in session.execute(select(Violation.email, Violation.code)
                                            .where(Violation.date == day,
-                                                  Violation.withdrawn.is_(False))):
+                                                  Violation.withdrawn.is_(False))
+                                           .execution_options(yield_per=2000)):
             codes.setdefault(email, set()).add(code)
         cover = leave.cover(session, app.policy.leave, app.workdays, day, day,
                             [p.email for p in people])
@@ -113,21 +122,20 @@ def day_status(app: App, day: date) -> list[PersonDay]:
         for email, at, by in session.execute(
                 select(Review.email, Review.reviewed_at, Review.reviewer).where(
                     Review.report_date == day, Review.reviewed_at <= app.now())
-                .order_by(Review.reviewed_at, Review.id)):
+                .order_by(Review.reviewed_at, Review.id).execution_options(yield_per=2000)):
             reviewed.setdefault(email, (at, by))
-    out = []
     for p in sorted(people, key=lambda p: (p.region, p.email)):
         first = reports.get(p.email)
-        status = _status(app, day, first, closed, (p.email, day) in cover.excused)
+        status = _status(app, day, first[0] if first else None, closed,
+                         (p.email, day) in cover.excused)
         found = codes.get(p.email, set())
         if status == "missing":
             found = found | {"missing"}
         covering = cover.leave.get((p.email, day))
         review = reviewed.get(p.email)
-        out.append(PersonDay(p.email, p.name, p.region, p.supervisor, status,
-                             first.received_at if first else None, tuple(sorted(found)),
-                             first.message_id if first else None,
-                             covering.kind if covering else None,
-                             covering.decided_by if covering else None,
-                             review[0] if review else None, review[1] if review else None))
-    return out
+        yield PersonDay(p.email, p.name, p.region, p.supervisor, status,
+                        first[1] if first else None, tuple(sorted(found)),
+                        first[2] if first else None,
+                        covering.kind if covering else None,
+                        covering.decided_by if covering else None,
+                        review[0] if review else None, review[1] if review else None)

@@ -6,6 +6,7 @@ same records, so their figures agree."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -63,11 +64,7 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
     text: what the compliance mails need of a whole company's month."""
     workdays = app.workdays.workdays_between(start, end)
     if people is None:
-        seen: dict[str, Person] = {}
-        for day in workdays or [start]:
-            for p in app.roster.on(day, "sales"):
-                seen.setdefault(p.email, p)
-        people = sorted(seen.values(), key=lambda p: (p.region, p.email))
+        people = sales_between(app, start, end)
     emails = [p.email for p in people]
     wanted = set(emails)
     everyone = len(people) > 500   # then read the period whole: one range scan, no IN list
@@ -158,6 +155,29 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
             pp.days = {d: pp.days.get(d, "not_due") for d in workdays}
             out.append(pp)
     return out
+
+
+def sales_between(app: App, start: date, end: date) -> list[Person]:
+    """Every salesperson on the roster on some workday of [start, end] (their row of the
+    first such day), by region and email: the people `person_periods` covers by default."""
+    seen: dict[str, Person] = {}
+    for day in app.workdays.workdays_between(start, end) or [start]:
+        for p in app.roster.on(day, "sales"):
+            seen.setdefault(p.email, p)
+    return sorted(seen.values(), key=lambda p: (p.region, p.email))
+
+
+CHUNK = 500     # people per read when a whole company's period is gone through
+
+
+def person_periods_chunked(app: App, start: date, end: date, *, figures: bool = True
+                           ) -> Iterator[list[PersonPeriod]]:
+    """`person_periods` of everyone, CHUNK people at a time in the same order: what a
+    caller holds is one chunk's days, not a whole company's month (a million person-days
+    at 50,000 people). Each chunk is its own short read."""
+    people = sales_between(app, start, end)
+    for i in range(0, len(people), CHUNK):
+        yield person_periods(app, start, end, people[i:i + CHUNK], figures=figures)
 
 
 def teams_between(app: App, start: date, end: date) -> dict[str, list[Person]]:
