@@ -373,10 +373,10 @@ def test_digest_shows_a_break_corrected_before_the_close(world):
         {k: v[k] for k in ("email", "date", "code")} for v in world.export["violations"]]
 
 
-def test_a_large_detail_goes_zipped_and_the_sheets_agree(world, monkeypatch):
-    """Past DETAIL_LIMIT the detail CSV is attached as a zip (the mail stays under what
-    mail servers accept) and the workbook keeps 区域 and 日清; the rows are the same rows,
-    read from the same spool, as the plain mail's."""
+def test_a_large_detail_goes_zipped_and_the_sheets_agree(world):
+    """Past rules/notify.toml [hr_mails] zip_detail_over_mb the detail CSV is attached as
+    a zip (the mail stays under what mail servers accept) and the workbook keeps 区域 and
+    日清; the rows are the same rows, read from the same spool, as the plain mail's."""
     import zipfile
 
     from mailflow.mails import compliance
@@ -385,7 +385,10 @@ def test_a_large_detail_goes_zipped_and_the_sheets_agree(world, monkeypatch):
     args = (app, "monthly", date(2026, 11, 1), date(2026, 11, 30), date(2026, 10, 1),
             date(2026, 10, 31), "2026-11")
     plain = compliance.compliance_letter(*args)
-    monkeypatch.setattr(compliance, "DETAIL_LIMIT", 0)
+    from dataclasses import replace
+
+    app.policy = replace(app.policy, notify=replace(app.policy.notify,
+                                                    zip_detail_over_mb=0.001))
     large = compliance.compliance_letter(*args)
     names = {name: content for name, _, content in plain.attachments}
     big = {name: (mime, content) for name, mime, content in large.attachments}
@@ -409,3 +412,17 @@ def test_a_large_detail_goes_zipped_and_the_sheets_agree(world, monkeypatch):
     assert "明细见附件（csv，人数多，已压缩为 zip；xlsx 里是各区域和日清）" in text
     assert "明细见附件（xlsx 和 csv）" in renderer_for(app).render(
         "compliance", {**common(app), **plain.context}).text
+
+
+def test_the_zip_size_is_hrs_to_set_and_checked(project):
+    notify = project.root / "rules" / "notify.toml"
+    text = notify.read_text(encoding="utf-8")
+    assert "zip_detail_over_mb = 10" in text
+    notify.write_text(text.replace("zip_detail_over_mb = 10", "zip_detail_over_mb = 2.5"),
+                      encoding="utf-8")
+    assert project.cli("check-config").code == 0
+    notify.write_text(text.replace("zip_detail_over_mb = 10", "zip_detail_over_mb = 0"),
+                      encoding="utf-8")
+    res = project.cli("check-config")
+    assert res.code == 1 and "Traceback" not in res.out + res.err
+    assert f"{notify}: hr_mails.zip_detail_over_mb" in res.out and "25 MB" in res.out, res.out

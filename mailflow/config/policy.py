@@ -141,6 +141,8 @@ class NotifyRules:
     hr_assist_on_time_rate: float = 0.95
     hr_assist_clearing_rate: float = 0.90
     hr_assist_keep: tuple[str, ...] = ()
+    # HR's compliance mails send their detail CSV zipped past this many MB.
+    zip_detail_over_mb: float = 10.0
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -552,6 +554,14 @@ def _load_notify(path: Path, problems: list[Problem]) -> NotifyRules | None:
         rates.append(value)
     keep = tuple(h.str_list("keep", []))
     h.finish()
+    m = root.sub("hr_mails")
+    zip_over = m.get("zip_detail_over_mb", float, 10.0)
+    if zip_over is None or zip_over <= 0:
+        m.problem("zip_detail_over_mb", f"is {zip_over}",
+                  "use a size in MB above 0, e.g. 10 (the mail stays under the 25 MB most "
+                  "mail servers accept)")
+        zip_over = 10.0
+    m.finish()
     n = root.sub("notices")
     max_age = n.get("max_age_hours", int, 24)
     codes = tuple(n.str_list("codes", list(NOTICE_CODES)))
@@ -569,7 +579,7 @@ def _load_notify(path: Path, problems: list[Problem]) -> NotifyRules | None:
     root.finish()
     return NotifyRules(until, max_age if max_age is not None else 24, codes, reminder, close,
                        send_every, poll_every, clearing_due, auto, weeks, rates[0], rates[1],
-                       keep)
+                       keep, zip_over)
 
 
 def _weekday(t: TableReader, name: str, default: str) -> int:

@@ -254,9 +254,9 @@ def compliance_letter(app: App, kind: str, start: date, end: date, prev_start: d
         sheets.write_csv(RAW_HEADER, raw, detail)
         # A large company's detail (68 MB of CSV at 50,000 people, a million rows)
         # would make a mail that mail servers refuse (most take 25 MB) and a sheet
-        # past Excel's 1,048,576 rows: it goes as a zipped CSV, and the workbook keeps
-        # the regions and 日清.
-        zipped = detail.tell() > DETAIL_LIMIT
+        # past Excel's 1,048,576 rows: past rules/notify.toml [hr_mails] it goes as a
+        # zipped CSV, and the workbook keeps the regions and 日清.
+        zipped = detail.tell() > app.policy.notify.zip_detail_over_mb * 2**20
         context["detail_zipped"] = zipped
         sheets.workbook([
             ("区域", ["区域", "人数", "应交", "已交", "按时", "迟交", "未交", "请假", "违规",
@@ -300,12 +300,6 @@ def _zipped(f: Any, name: str) -> bytes:
             zf.open(name, "w", force_zip64=True) as member:
         shutil.copyfileobj(f, member, 1 << 20)
     return buf.getvalue()
-
-
-# Detail CSV bytes above which it is sent zipped and left out of the workbook: ~6.8 MB
-# at 5,000 people stays as it is; with the workbook, the mail stays under the 25 MB most
-# mail servers accept once base64 has added its third.
-DETAIL_LIMIT = 10 * 2**20
 
 
 def queue_hr_weekly(app: App, monday: date) -> Queued:
