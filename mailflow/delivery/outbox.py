@@ -93,7 +93,10 @@ def recover(session: Session, now: datetime | None = None) -> list[OutboxMail]:
     it has an unknown outcome: it becomes `unknown` and is returned to be reported. Rows a
     live sender (another `mailflow send`) is delivering right now are left to it."""
     now = now or datetime.now(timezone.utc)
-    rows = [row for row in session.scalars(select(OutboxMail).where(OutboxMail.state == "sending"))
+    # Locked, and read as they are now: two senders settling the same dead sender's rows
+    # at once must not set back a row that one of them has settled and claimed again.
+    rows = [row for row in session.scalars(select(OutboxMail).where(
+                OutboxMail.state == "sending").with_for_update(skip_locked=True))
             if not _alive(row.claimed_by, now, row.claimed_at)]
     unknown = []
     for row in rows:

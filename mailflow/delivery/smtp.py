@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -260,9 +261,7 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
     Every pass does this, not only a start, so a running instance finishes what a dead
     one left. Rows past their use (a reminder after its deadline) expire unsent."""
     with app.db.begin() as session:
-        for row in outbox.recover(session, app.now()):
-            report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
-                                  f"{row.last_error}")
+        _recover(app, session, report)
         report.expired += outbox.expire(session, app.now())
         if cfg.on_unknown == "resend":
             for row in outbox.resend_unknown(session, app.now(),
@@ -274,8 +273,34 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
     first = await _open(app, cfg, report)
     if first is None:
         return
-    await asyncio.gather(*(_lane(app, cfg, report, progress, first if i == 0 else None)
+    sweep = _Sweep()
+    await asyncio.gather(*(_lane(app, cfg, report, progress, sweep, first if i == 0 else None)
                            for i in range(cfg.connections)))
+
+
+RECOVER_EVERY = 5.0   # seconds between looks, during a pass, for rows a dead sender left
+
+
+class _Sweep:
+    """When the lanes of this pass last looked for rows a sender that has died left
+    `sending`. The look is made during the pass, not only at its start: another instance
+    killed mid-send would otherwise have its rows wait for this pass's whole backlog."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < RECOVER_EVERY:
+            return False
+        self.last = now
+        return True
+
+
+def _recover(app: App, session, report: SendReport) -> None:  # type: ignore[no-untyped-def]
+    for row in outbox.recover(session, app.now()):
+        report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
+                              f"{row.last_error}")
 
 
 async def _open(app: App, cfg: Smtp, report: SendReport) -> aiosmtplib.SMTP | None:
@@ -298,7 +323,7 @@ async def _open(app: App, cfg: Smtp, report: SendReport) -> aiosmtplib.SMTP | No
 
 
 async def _lane(app: App, cfg: Smtp, report: SendReport, progress: Callable[[str], None],
-                client: aiosmtplib.SMTP | None) -> None:
+                sweep: _Sweep, client: aiosmtplib.SMTP | None) -> None:
     sender = parseaddr(cfg.sender)[1]
     done: tuple[int, dict[str, str]] | None = None   # delivered, not yet marked sent
     try:
@@ -311,7 +336,14 @@ async def _lane(app: App, cfg: Smtp, report: SendReport, progress: Callable[[str
                 if done is not None:
                     outbox.mark_sent(session, done[0], app.now(), done[1])
                     done = None
+                if sweep.due():
+                    _recover(app, session, report)
                 rows = outbox.claim(session, app.now(), limit=1)
+                if not rows:
+                    # Before this lane stops, once more: what a sender that died leaves
+                    # pending again is sent now, not at the next pass.
+                    _recover(app, session, report)
+                    rows = outbox.claim(session, app.now(), limit=1)
             if not rows:
                 break
             row = rows[0]

@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
+from sqlalchemy import text
 
 from test_imap import day_mails, folder, mails_in_db, n_reports, put
 from conftest import CLOCK
@@ -90,3 +92,57 @@ def test_kill_between_send_and_mark_never_sends_twice(outbound, smtp_server):
     assert len(smtp_server.recorder.messages) == 2    # the other digest only
     ids = [m["Message-ID"] for m in smtp_server.recorder.parsed()]
     assert len(set(ids)) == 2
+
+
+def _sending_by(project) -> dict[str, str]:
+    engine = project.engine()
+    with engine.connect() as conn:
+        rows = conn.execute(text("select message_id, claimed_by from outbox "
+                                 "where state = 'sending'")).all()
+    engine.dispose()
+    return dict(rows)
+
+
+def _until(predicate, what: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+
+
+def test_a_sender_killed_while_another_sends_is_taken_over_in_the_same_pass(outbound,
+                                                                             smtp_server):
+    """Two instances send at once; the one holding a row is killed after the other began
+    its pass. The other settles the row and sends it before its pass ends (a pass with a
+    long backlog would otherwise leave it `sending` until the next one), and nothing goes
+    out twice."""
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    env = dict(os.environ)
+    args = [sys.executable, "-m", "mailflow", "--config", str(outbound.settings), "--now", NOW,
+            "send"]
+    first = subprocess.Popen(args, env={**env, "MAILFLOW_FAULT": "claimed:1:stall=120"},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        held = _until(lambda: _sending_by(outbound), "the first sender's claim")
+        # The second finds the first alive at its start, claims the other row and holds
+        # it until the first is dead.
+        second = subprocess.Popen(args, env={**env, "MAILFLOW_FAULT": "claimed:1:stall=3"},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _until(lambda: len(_sending_by(outbound)) == 2, "the second sender's claim")
+    finally:
+        first.kill()
+        first.wait()
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert out.startswith("2 sent"), out + err
+    assert sorted(r[1] for r in outbox_rows(outbound)) == ["sent", "sent"]
+    engine = outbound.engine()
+    with engine.connect() as conn:
+        queued = sorted(conn.execute(text("select message_id from outbox")).scalars())
+    engine.dispose()
+    ids = [m["Message-ID"].strip("<>") for m in smtp_server.recorder.parsed()]
+    assert sorted(ids) == queued        # each once, the killed sender's row included
+    assert next(iter(held)) in ids
