@@ -77,27 +77,32 @@ def claimer() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(claimed_by: str | None, now: datetime, claimed_at: datetime | None) -> bool:
+def _alive(claimed_by: str | None, now: datetime, claimed_at: datetime | None,
+           sending: bool) -> bool:
     """Is the process that claimed a row still at work on it?"""
     host, _, pid = (claimed_by or "").rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
         if int(pid) == os.getpid():
-            return False          # this process starts now: its earlier self is gone
+            # While this process sends, its rows are its lanes' mail in hand; before it
+            # sends, they are an earlier self's (a restart that got the same pid).
+            return sending
         return not process_gone(int(pid))
     return claimed_at is not None and now - claimed_at < CLAIM_STALE
 
 
-def recover(session: Session, now: datetime | None = None) -> list[OutboxMail]:
+def recover(session: Session, now: datetime | None = None,
+            sending: bool = False) -> list[OutboxMail]:
     """Rows left in `sending` by a process that died. One that stopped before the end of
     its DATA was not delivered: it is pending again (not returned). One that stopped after
     it has an unknown outcome: it becomes `unknown` and is returned to be reported. Rows a
-    live sender (another `mailflow send`) is delivering right now are left to it."""
+    live sender (another `mailflow send`) is delivering right now are left to it, and so
+    are this process's own when `sending` (asked while its lanes deliver)."""
     now = now or datetime.now(timezone.utc)
     # Locked, and read as they are now: two senders settling the same dead sender's rows
     # at once must not set back a row that one of them has settled and claimed again.
     rows = [row for row in session.scalars(select(OutboxMail).where(
                 OutboxMail.state == "sending").with_for_update(skip_locked=True))
-            if not _alive(row.claimed_by, now, row.claimed_at)]
+            if not _alive(row.claimed_by, now, row.claimed_at, sending)]
     unknown = []
     for row in rows:
         if row.data_at is None:

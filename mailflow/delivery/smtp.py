@@ -261,7 +261,7 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
     Every pass does this, not only a start, so a running instance finishes what a dead
     one left. Rows past their use (a reminder after its deadline) expire unsent."""
     with app.db.begin() as session:
-        _recover(app, session, report)
+        _recover(app, session, report, sending=False)
         report.expired += outbox.expire(session, app.now())
         if cfg.on_unknown == "resend":
             for row in outbox.resend_unknown(session, app.now(),
@@ -297,8 +297,9 @@ class _Sweep:
         return True
 
 
-def _recover(app: App, session, report: SendReport) -> None:  # type: ignore[no-untyped-def]
-    for row in outbox.recover(session, app.now()):
+def _recover(app: App, session, report: SendReport,  # type: ignore[no-untyped-def]
+             sending: bool = True) -> None:
+    for row in outbox.recover(session, app.now(), sending):
         report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
                               f"{row.last_error}")
 
