@@ -103,11 +103,11 @@ def queue(db: Db, work: Path, smtp_port: int, connections: int, log: Log) -> int
     url = f"postgresql+psycopg://postgres@127.0.0.1:{db.port}/queued"
     full = settings_for(work / "queue-full", url, smtp_port, connections)
     run_cmd(mailflow(full, "--now", f"{DIGEST_DAY}T22:00:00+08:00", "close-day", "--date",
-                     DIGEST_DAY), log, f"close-day {DIGEST_DAY}, 50,000 salespeople")
+                     DIGEST_DAY), log, f"close-day {DIGEST_DAY}, {REGIONS * PER_REGION:,} salespeople")
     part = settings_for(work / "queue-part", url, smtp_port, connections,
                         min(REGIONS, REMINDED_REGIONS))
     run_cmd(mailflow(part, "--now", f"{REMIND_DAY}T20:00:00+08:00", "remind", "--date",
-                     REMIND_DAY), log, f"remind {REMIND_DAY}, 5,000 without a report")
+                     REMIND_DAY), log, f"remind {REMIND_DAY}, {min(REGIONS, REMINDED_REGIONS) * PER_REGION:,} without a report")
     states = db.states("queued")
     with db.conn("queued") as c:
         kinds = dict(c.execute("select kind, count(*) from outbox group by kind").fetchall())

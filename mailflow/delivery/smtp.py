@@ -17,9 +17,10 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 from email.utils import parseaddr
 
 import aiosmtplib
@@ -36,6 +37,7 @@ from ..config.settings import Smtp, read_secret
 from ..config.tlsfix import tls_fix
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -170,9 +172,9 @@ _LOST = "connection lost before the end of the message (not delivered)"
 
 
 async def _deliver(client: aiosmtplib.SMTP, row: outbox.Claimed, sender: str,
-                   data_end: Callable[[], None]) -> dict[str, str]:
+                   data_end: Callable[[], Awaitable[None]]) -> dict[str, str]:
     """One message; returns the refused recipients with the server's words. `data_end` is
-    called (and must commit) just before the final "." of DATA is written."""
+    awaited (and must commit) just before the final "." of DATA is written."""
     try:
         await client.mail(sender)
     except SMTPResponseException as exc:
@@ -201,7 +203,8 @@ async def _deliver(client: aiosmtplib.SMTP, row: outbox.Claimed, sender: str,
     return refused
 
 
-async def _data(client: aiosmtplib.SMTP, raw: bytes, data_end: Callable[[], None]) -> None:
+async def _data(client: aiosmtplib.SMTP, raw: bytes,
+                data_end: Callable[[], Awaitable[None]]) -> None:
     """DATA written by hand rather than with `client.data`, which sends the final "." in
     the same write as the message: here the row is marked just before it."""
     try:
@@ -215,7 +218,7 @@ async def _data(client: aiosmtplib.SMTP, raw: bytes, data_end: Callable[[], None
     try:
         assert protocol is not None
         protocol.write(body)
-        data_end()
+        await data_end()
         # A close the server sent before the "." is written means it cannot have the mail.
         # Two turns of the loop let a close already received be seen (the first runs the
         # I/O callbacks after this task's turn); one still on its way cannot be, and its
@@ -327,33 +330,51 @@ async def _lane(app: App, cfg: Smtp, report: SendReport, progress: Callable[[str
                 sweep: _Sweep, client: aiosmtplib.SMTP | None) -> None:
     sender = parseaddr(cfg.sender)[1]
     done: tuple[int, dict[str, str]] | None = None   # delivered, not yet marked sent
+    # On PostgreSQL each step's transaction runs on a worker thread, so a lane waiting for
+    # the database lets the other lanes talk SMTP meanwhile, instead of every lane waiting
+    # for every lane's round trips in turn. SQLite takes one writer at a time and commits
+    # without waiting for the disk (synchronous=NORMAL): there the steps run in line.
+    threaded = app.db.kw["bind"].dialect.name == "postgresql"
+
+    async def step(fn: Callable[[], T]) -> T:
+        return await asyncio.to_thread(fn) if threaded else fn()
+
+    def take() -> list[outbox.Claimed]:
+        nonlocal done
+        with app.db.begin() as session:
+            outbox.commit_without_waiting(session)
+            if done is not None:
+                outbox.mark_sent(session, done[0], app.now(), done[1])
+                done = None
+            if sweep.due():
+                _recover(app, session, report)
+            rows = outbox.claim(session, app.now(), limit=1)
+            if not rows:
+                # Before this lane stops, once more: what a sender that died leaves
+                # pending again is sent now, not at the next pass.
+                _recover(app, session, report)
+                rows = outbox.claim(session, app.now(), limit=1)
+        return rows
+
     try:
         while True:
             if client is None or not client.is_connected:
                 client = await _open(app, cfg, report)
                 if client is None:
                     break
-            with app.db.begin() as session:
-                if done is not None:
-                    outbox.mark_sent(session, done[0], app.now(), done[1])
-                    done = None
-                if sweep.due():
-                    _recover(app, session, report)
-                rows = outbox.claim(session, app.now(), limit=1)
-                if not rows:
-                    # Before this lane stops, once more: what a sender that died leaves
-                    # pending again is sent now, not at the next pass.
-                    _recover(app, session, report)
-                    rows = outbox.claim(session, app.now(), limit=1)
+            rows = await step(take)
             if not rows:
                 break
             row = rows[0]
             faults.point("claimed")
 
-            def data_end(row_id: int = row.id) -> None:
+            def mark(row_id: int = row.id) -> None:
                 with app.db.begin() as session:
                     outbox.mark_data_end(session, row_id, app.now())
                 faults.point("data-end")
+
+            async def data_end() -> None:
+                await step(mark)
 
             try:
                 refused = await _deliver(client, row, sender, data_end)
