@@ -106,8 +106,9 @@ def recover(session: Session, now: datetime | None = None,
     unknown = []
     for row in rows:
         if row.data_at is None:
+            # It keeps its place: it was due when claimed, and put behind the backlog it
+            # would wait for all of it (a killed instance's mail, under a day's load).
             row.state = "pending"
-            row.next_attempt_at = now
             row.last_error = ("the process stopped before the message was sent; "
                               "it is sent again")
             continue

@@ -146,3 +146,20 @@ def test_a_sender_killed_while_another_sends_is_taken_over_in_the_same_pass(outb
     ids = [m["Message-ID"].strip("<>") for m in smtp_server.recorder.parsed()]
     assert sorted(ids) == queued        # each once, the killed sender's row included
     assert next(iter(held)) in ids
+
+
+def test_mail_a_killed_sender_held_keeps_its_place_in_the_queue(outbound, smtp_server):
+    """Taken over later (here: a rerun five minutes on), the first digest, which the
+    killed sender had claimed, still goes out first, not behind everything queued."""
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    killed = _send_subprocess(outbound, "claimed:1")
+    assert killed.returncode == -signal.SIGKILL
+    engine = outbound.engine()
+    with engine.connect() as conn:
+        held = conn.execute(text("select message_id from outbox where state = 'sending'")
+                            ).scalar_one()
+    engine.dispose()
+    rerun = _send_subprocess(outbound, now="2026-11-19T21:50:00+08:00")
+    assert rerun.stdout.startswith("2 sent"), rerun.stdout + rerun.stderr
+    ids = [m["Message-ID"].strip("<>") for m in smtp_server.recorder.parsed()]
+    assert ids[0] == held and len(set(ids)) == 2
