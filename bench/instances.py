@@ -170,10 +170,11 @@ def killed_run(db: Db, work: Path, server, n: int, connections: int,  # type: ig
     killed_at = time.perf_counter()
     victim.wait()
     at_kill = len(server.recorder.messages)
-    me = f"{socket.gethostname()}:{victim.pid}"
-    with db.conn(name) as c:
-        held = [r[0] for r in c.execute("select id from outbox where state = 'sending' and "
-                                        "claimed_by = %s", (me,))]
+    with db.conn(name) as c:   # claimed as instance:pid:nonce (host:pid before)
+        held = [r[0] for r in c.execute(
+            "select id from outbox where state = 'sending' and (claimed_by = %s or "
+            "claimed_by like %s)", (f"{socket.gethostname()}:{victim.pid}",
+                                    f"%:{victim.pid}:%"))]
     log(f"instances: killed pid {victim.pid} with {at_kill:,} mails at the server; it held "
         f"{len(held)} row(s) in `sending`: {held}")
     settled_after: float | None = None

@@ -31,6 +31,7 @@ from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
 from .. import faults
 from . import outbox
+from ..store import leases
 from ..app import App
 from ..errors import ConfigError, UserError
 from ..config.settings import Smtp, read_secret
@@ -74,6 +75,11 @@ class _Permanent(Exception):
 class _Unknown(Exception):
     """The conversation broke after the end of DATA was written: the server may have the
     mail."""
+
+
+class _TakenOver(Exception):
+    """The row was settled by another sender as a dead one's while this one delivered it
+    (this one was silent longer than its lease): the end of DATA is not written."""
 
 
 class ServerUnusable(Exception):
@@ -277,8 +283,12 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
     if first is None:
         return
     sweep = _Sweep()
-    await asyncio.gather(*(_lane(app, cfg, report, progress, sweep, first if i == 0 else None)
-                           for i in range(cfg.connections)))
+    # Held while this pass may hold rows: the other instances, on any machine, read it to
+    # tell a sender at work from a dead one (renewed every 5 s, expired after 20 s).
+    with leases.holding(app.db, outbox.SENDER_LEASE + outbox.claimer()):
+        await asyncio.gather(*(_lane(app, cfg, report, progress, sweep,
+                                     first if i == 0 else None)
+                               for i in range(cfg.connections)))
 
 
 RECOVER_EVERY = 5.0   # seconds between looks, during a pass, for rows a dead sender left
@@ -370,7 +380,8 @@ async def _lane(app: App, cfg: Smtp, report: SendReport, progress: Callable[[str
 
             def mark(row_id: int = row.id) -> None:
                 with app.db.begin() as session:
-                    outbox.mark_data_end(session, row_id, app.now())
+                    if not outbox.mark_data_end(session, row_id, app.now()):
+                        raise _TakenOver()
                 faults.point("data-end")
 
             async def data_end() -> None:
@@ -389,6 +400,13 @@ async def _lane(app: App, cfg: Smtp, report: SendReport, progress: Callable[[str
                 with app.db.begin() as session:
                     outbox.mark_failed(session, row.id, str(exc))
                 report.failed.append(f"<{row.message_id}> {row.subject}: {exc}")
+                continue
+            except _TakenOver:
+                # Not ours any more: the end of DATA was not written, and the row is left
+                # to the sender that took it.
+                log.warning("outbox: <%s> taken over by another sender while this one was "
+                            "silent; the end of its DATA not written", row.message_id)
+                client = await _drop(client)
                 continue
             except _Unknown as exc:
                 with app.db.begin() as session:

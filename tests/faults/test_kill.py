@@ -163,3 +163,32 @@ def test_mail_a_killed_sender_held_keeps_its_place_in_the_queue(outbound, smtp_s
     assert rerun.stdout.startswith("2 sent"), rerun.stdout + rerun.stderr
     ids = [m["Message-ID"].strip("<>") for m in smtp_server.recorder.parsed()]
     assert ids[0] == held and len(set(ids)) == 2
+
+
+def test_a_claim_made_on_another_machine_is_taken_over_once_its_sender_is_gone(outbound,
+                                                                               smtp_server):
+    """Rows left `sending` by instances on other machines: one whose sender no longer
+    holds its lease (dead: not renewed) is sent by this one; one whose sender's lease is
+    live is left to it. Neither waits for the claim to grow old."""
+    from datetime import timedelta
+
+    from sqlalchemy.orm import sessionmaker
+
+    from mailflow.store import leases
+
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    engine = outbound.engine()
+    dead, working = "node8:4242:0badf00d", "node9:4343:0cafe0ff"
+    leases.take(sessionmaker(engine), f"sender:{working}", holder=working,
+                ttl=timedelta(minutes=5))
+    with engine.begin() as conn:
+        for who, pick in ((dead, "min"), (working, "max")):
+            conn.execute(text("update outbox set state = 'sending', claimed_by = :who, "
+                              "claimed_at = queued_at, data_at = null "
+                              f"where id = (select {pick}(id) from outbox)"), {"who": who})
+    engine.dispose()
+    res = _send_subprocess(outbound)
+    assert res.stdout.startswith("1 sent, 0 to retry, 0 failed, 0 with unknown"), \
+        res.stdout + res.stderr
+    assert [r[1] for r in outbox_rows(outbound)] == ["sent", "sending"]
+    assert len(smtp_server.recorder.messages) == 1
