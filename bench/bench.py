@@ -539,7 +539,15 @@ def main() -> None:
                          "PostgreSQL and SQLite (bench/growth.py)")
     ap.add_argument("--backends", default="postgresql,sqlite",
                     help="with --growth: the databases to measure on (default both)")
+    ap.add_argument("--instances", action="store_true",
+                    help="only the three-instance run: 5,000 reminders and 2,000 digests of "
+                         "a 50,000-person day sent by one, then three `mailflow send` on one "
+                         "PostgreSQL, one killed mid-send (bench/instances.py)")
     args = ap.parse_args()
+    if args.instances:
+        import instances
+        instances.main([])
+        return
     if args.growth:
         import growth
         growth.main(tuple(int(s) for s in args.growth.split(",")), log,

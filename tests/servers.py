@@ -3,6 +3,7 @@ mail into any IMAP server the way a delivering MTA would (APPEND with INTERNALDA
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -242,6 +243,7 @@ class Recorder:
         self.fail_next: list[str] = []
         self.refuse: dict[str, str] = {}
         self.drop_data = False
+        self.slow_rcpt: dict[str, float] = {}   # address → seconds before its RCPT reply
         self.quit_fails = False
         self.connections = 0
 
@@ -251,6 +253,8 @@ class Recorder:
         return "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.slow_rcpt:
+            await asyncio.sleep(self.slow_rcpt[address])
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)

@@ -253,3 +253,19 @@ def test_delivery_over_tls_with_the_servers_ca(project, tls):
         assert [r[1] for r in outbox_rows(project)] == ["sent", "sent", "pending", "pending"]
     finally:
         server.stop()
+
+
+def test_lanes_of_one_sender_never_take_each_others_mail(project, smtp_server):
+    """Four connections, and one recipient's server slow to answer: the other lanes run
+    out of mail and look for rows a dead sender left. The slow lane's row is this
+    process's own, in hand: it is not taken again, and each mail goes out once."""
+    from mailflow.testing.settings import smtp_block as block
+    project.write_settings(block(smtp_server.port, timeout=10, connections=4))
+    smtp_server.recorder.slow_rcpt["qian.zg@example.com"] = 2.0
+    project.cli("close-day", "--date", "2026-11-19", now=NOW)
+    res = project.cli("send", now=NOW)
+    assert res.code == 0 and res.out.startswith("2 sent, 0 to retry, 0 failed, 0 with "
+                                                "unknown"), res.out + res.err
+    ids = [m["Message-ID"] for m in smtp_server.recorder.parsed()]
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert [r[1] for r in outbox_rows(project)] == ["sent", "sent"]

@@ -21,9 +21,10 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from ..store import leases
 from ..store.leases import process_gone
 from ..store.models import OutboxMail, ServerProblem
 from ..store.queries import insert_ignoring
@@ -70,36 +71,55 @@ def exists(session: Session, key: str) -> bool:
         is not None
 
 
-CLAIM_STALE = timedelta(minutes=10)   # no delivery takes this long (timeouts are 30 s)
+CLAIM_STALE = timedelta(minutes=10)   # a claim in the older host:pid form, from elsewhere
+SENDER_LEASE = "sender:"              # + the claimer: held while it sends (leases.py)
 
 
 def claimer() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process as a claim names it: instance:pid:nonce, the name of its lease. While
+    it sends it holds the lease `sender:<that name>`, renewed every 5 s, which tells any
+    machine whether it still works."""
+    return leases.me()
 
 
-def _alive(claimed_by: str | None, now: datetime, claimed_at: datetime | None) -> bool:
+def _alive(session: Session, claimed_by: str | None, now: datetime,
+           claimed_at: datetime | None, sending: bool) -> bool:
     """Is the process that claimed a row still at work on it?"""
-    host, _, pid = (claimed_by or "").rpartition(":")
+    who = claimed_by or ""
+    if who == claimer():
+        # While this process sends, its rows are its lanes' mail in hand; before it
+        # sends, they are an earlier self's (none can be: its name is new at each start).
+        return sending
+    if who.count(":") == 2:
+        return leases.alive(session, SENDER_LEASE + who)
+    # The older form, host:pid.
+    host, _, pid = who.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
         if int(pid) == os.getpid():
-            return False          # this process starts now: its earlier self is gone
+            return sending
         return not process_gone(int(pid))
     return claimed_at is not None and now - claimed_at < CLAIM_STALE
 
 
-def recover(session: Session, now: datetime | None = None) -> list[OutboxMail]:
+def recover(session: Session, now: datetime | None = None,
+            sending: bool = False) -> list[OutboxMail]:
     """Rows left in `sending` by a process that died. One that stopped before the end of
     its DATA was not delivered: it is pending again (not returned). One that stopped after
     it has an unknown outcome: it becomes `unknown` and is returned to be reported. Rows a
-    live sender (another `mailflow send`) is delivering right now are left to it."""
+    live sender (another `mailflow send`) is delivering right now are left to it, and so
+    are this process's own when `sending` (asked while its lanes deliver)."""
     now = now or datetime.now(timezone.utc)
-    rows = [row for row in session.scalars(select(OutboxMail).where(OutboxMail.state == "sending"))
-            if not _alive(row.claimed_by, now, row.claimed_at)]
+    # Locked, and read as they are now: two senders settling the same dead sender's rows
+    # at once must not set back a row that one of them has settled and claimed again.
+    rows = [row for row in session.scalars(select(OutboxMail).where(
+                OutboxMail.state == "sending").with_for_update(skip_locked=True))
+            if not _alive(session, row.claimed_by, now, row.claimed_at, sending)]
     unknown = []
     for row in rows:
         if row.data_at is None:
+            # It keeps its place: it was due when claimed, and put behind the backlog it
+            # would wait for all of it (a killed instance's mail, under a day's load).
             row.state = "pending"
-            row.next_attempt_at = now
             row.last_error = ("the process stopped before the message was sent; "
                               "it is sent again")
             continue
@@ -145,11 +165,28 @@ _DUE = (select(_TABLE).where(_TABLE.c.state == "pending",
 _TAKE = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
          .values(state="sending", attempts=_TABLE.c.attempts + 1, data_at=None,
                  claimed_by=bindparam("me"), claimed_at=bindparam("now")))
-_DATA_END = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+_DATA_END = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"),
+                                  _TABLE.c.state == "sending",
+                                  _TABLE.c.claimed_by == bindparam("me"))
              .values(data_at=bindparam("now")))
 _SENT = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
          .values(state="sent", sent_at=bindparam("now"), refused=bindparam("refused"),
                  last_error=None))
+
+
+def commit_without_waiting(session: Session) -> None:
+    """This transaction's commit does not wait for the disk (PostgreSQL: synchronous_commit
+    off, for this transaction only): a claim, and a delivery marked sent. Either survives
+    the sender's death like any commit; only a crash of the database server itself can
+    lose it, and the next `data_at` commit, which does wait, makes it durable with
+    everything before it. So a claim lost that way had no DATA end written for it (its
+    row is pending, as before), and a confirmation lost that way leaves the row `sending`
+    with its data_at: unknown, reported, never sent twice. One flush per mail, not two."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_NO_WAIT)
+
+
+_NO_WAIT = text("SET LOCAL synchronous_commit = off")
 
 
 @dataclass(frozen=True)
@@ -186,9 +223,12 @@ def mark_sent(session: Session, row_id: int, now: datetime,
     session.execute(_SENT, {"row_id": row_id, "now": now, "refused": refused or None})
 
 
-def mark_data_end(session: Session, row_id: int, now: datetime) -> None:
-    """The end of the message's DATA is about to be written; committed before it is."""
-    session.execute(_DATA_END, {"row_id": row_id, "now": now})
+def mark_data_end(session: Session, row_id: int, now: datetime) -> bool:
+    """The end of the message's DATA is about to be written; committed before it is.
+    False when the row is no longer this process's claim (another sender took it as a
+    dead one's, after this one was silent too long): then the end must not be written."""
+    return session.execute(_DATA_END, {"row_id": row_id, "now": now,
+                                       "me": claimer()}).rowcount == 1
 
 
 def mark_retry(session: Session, row: Claimed, now: datetime, error: str) -> None:

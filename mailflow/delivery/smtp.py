@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 from email.utils import parseaddr
 from functools import lru_cache
 
@@ -30,12 +32,14 @@ from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
 from .. import faults
 from . import outbox
+from ..store import leases
 from ..app import App
 from ..errors import ConfigError, UserError
 from ..config.settings import Smtp, read_secret
 from ..config.tlsfix import tls_fix
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -72,6 +76,11 @@ class _Permanent(Exception):
 class _Unknown(Exception):
     """The conversation broke after the end of DATA was written: the server may have the
     mail."""
+
+
+class _TakenOver(Exception):
+    """The row was settled by another sender as a dead one's while this one delivered it
+    (this one was silent longer than its lease): the end of DATA is not written."""
 
 
 class ServerUnusable(Exception):
@@ -178,9 +187,9 @@ _LOST = "connection lost before the end of the message (not delivered)"
 
 
 async def _deliver(client: aiosmtplib.SMTP, row: outbox.Claimed, sender: str,
-                   data_end: Callable[[], None]) -> dict[str, str]:
+                   data_end: Callable[[], Awaitable[None]]) -> dict[str, str]:
     """One message; returns the refused recipients with the server's words. `data_end` is
-    called (and must commit) just before the final "." of DATA is written."""
+    awaited (and must commit) just before the final "." of DATA is written."""
     try:
         await client.mail(sender)
     except SMTPResponseException as exc:
@@ -209,7 +218,8 @@ async def _deliver(client: aiosmtplib.SMTP, row: outbox.Claimed, sender: str,
     return refused
 
 
-async def _data(client: aiosmtplib.SMTP, raw: bytes, data_end: Callable[[], None]) -> None:
+async def _data(client: aiosmtplib.SMTP, raw: bytes,
+                data_end: Callable[[], Awaitable[None]]) -> None:
     """DATA written by hand rather than with `client.data`, which sends the final "." in
     the same write as the message: here the row is marked just before it."""
     try:
@@ -223,7 +233,7 @@ async def _data(client: aiosmtplib.SMTP, raw: bytes, data_end: Callable[[], None
     try:
         assert protocol is not None
         protocol.write(body)
-        data_end()
+        await data_end()
         # A close the server sent before the "." is written means it cannot have the mail.
         # Two turns of the loop let a close already received be seen (the first runs the
         # I/O callbacks after this task's turn); one still on its way cannot be, and its
@@ -269,9 +279,7 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
     Every pass does this, not only a start, so a running instance finishes what a dead
     one left. Rows past their use (a reminder after its deadline) expire unsent."""
     with app.db.begin() as session:
-        for row in outbox.recover(session, app.now()):
-            report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
-                                  f"{row.last_error}")
+        _recover(app, session, report, sending=False)
         report.expired += outbox.expire(session, app.now())
         if cfg.on_unknown == "resend":
             for row in outbox.resend_unknown(session, app.now(),
@@ -283,8 +291,39 @@ async def send_loop(app: App, cfg: Smtp, report: SendReport,
     first = await _open(app, cfg, report)
     if first is None:
         return
-    await asyncio.gather(*(_lane(app, cfg, report, progress, first if i == 0 else None)
-                           for i in range(cfg.connections)))
+    sweep = _Sweep()
+    # Held while this pass may hold rows: the other instances, on any machine, read it to
+    # tell a sender at work from a dead one (renewed every 5 s, expired after 20 s).
+    with leases.holding(app.db, outbox.SENDER_LEASE + outbox.claimer()):
+        await asyncio.gather(*(_lane(app, cfg, report, progress, sweep,
+                                     first if i == 0 else None)
+                               for i in range(cfg.connections)))
+
+
+RECOVER_EVERY = 5.0   # seconds between looks, during a pass, for rows a dead sender left
+
+
+class _Sweep:
+    """When the lanes of this pass last looked for rows a sender that has died left
+    `sending`. The look is made during the pass, not only at its start: another instance
+    killed mid-send would otherwise have its rows wait for this pass's whole backlog."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < RECOVER_EVERY:
+            return False
+        self.last = now
+        return True
+
+
+def _recover(app: App, session, report: SendReport,  # type: ignore[no-untyped-def]
+             sending: bool = True) -> None:
+    for row in outbox.recover(session, app.now(), sending):
+        report.unknown.append(f"<{row.message_id}> to {', '.join(row.to_addrs)}: "
+                              f"{row.last_error}")
 
 
 async def _open(app: App, cfg: Smtp, report: SendReport) -> aiosmtplib.SMTP | None:
@@ -307,29 +346,55 @@ async def _open(app: App, cfg: Smtp, report: SendReport) -> aiosmtplib.SMTP | No
 
 
 async def _lane(app: App, cfg: Smtp, report: SendReport, progress: Callable[[str], None],
-                client: aiosmtplib.SMTP | None) -> None:
+                sweep: _Sweep, client: aiosmtplib.SMTP | None) -> None:
     sender = parseaddr(cfg.sender)[1]
     done: tuple[int, dict[str, str]] | None = None   # delivered, not yet marked sent
+    # On PostgreSQL each step's transaction runs on a worker thread, so a lane waiting for
+    # the database lets the other lanes talk SMTP meanwhile, instead of every lane waiting
+    # for every lane's round trips in turn. SQLite takes one writer at a time and commits
+    # without waiting for the disk (synchronous=NORMAL): there the steps run in line.
+    threaded = app.db.kw["bind"].dialect.name == "postgresql"
+
+    async def step(fn: Callable[[], T]) -> T:
+        return await asyncio.to_thread(fn) if threaded else fn()
+
+    def take() -> list[outbox.Claimed]:
+        nonlocal done
+        with app.db.begin() as session:
+            outbox.commit_without_waiting(session)
+            if done is not None:
+                outbox.mark_sent(session, done[0], app.now(), done[1])
+                done = None
+            if sweep.due():
+                _recover(app, session, report)
+            rows = outbox.claim(session, app.now(), limit=1)
+            if not rows:
+                # Before this lane stops, once more: what a sender that died leaves
+                # pending again is sent now, not at the next pass.
+                _recover(app, session, report)
+                rows = outbox.claim(session, app.now(), limit=1)
+        return rows
+
     try:
         while True:
             if client is None or not client.is_connected:
                 client = await _open(app, cfg, report)
                 if client is None:
                     break
-            with app.db.begin() as session:
-                if done is not None:
-                    outbox.mark_sent(session, done[0], app.now(), done[1])
-                    done = None
-                rows = outbox.claim(session, app.now(), limit=1)
+            rows = await step(take)
             if not rows:
                 break
             row = rows[0]
             faults.point("claimed")
 
-            def data_end(row_id: int = row.id) -> None:
+            def mark(row_id: int = row.id) -> None:
                 with app.db.begin() as session:
-                    outbox.mark_data_end(session, row_id, app.now())
+                    if not outbox.mark_data_end(session, row_id, app.now()):
+                        raise _TakenOver()
                 faults.point("data-end")
+
+            async def data_end() -> None:
+                await step(mark)
 
             try:
                 refused = await _deliver(client, row, sender, data_end)
@@ -344,6 +409,13 @@ async def _lane(app: App, cfg: Smtp, report: SendReport, progress: Callable[[str
                 with app.db.begin() as session:
                     outbox.mark_failed(session, row.id, str(exc))
                 report.failed.append(f"<{row.message_id}> {row.subject}: {exc}")
+                continue
+            except _TakenOver:
+                # Not ours any more: the end of DATA was not written, and the row is left
+                # to the sender that took it.
+                log.warning("outbox: <%s> taken over by another sender while this one was "
+                            "silent; the end of its DATA not written", row.message_id)
+                client = await _drop(client)
                 continue
             except _Unknown as exc:
                 with app.db.begin() as session:

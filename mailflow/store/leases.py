@@ -128,6 +128,14 @@ def release(db: sessionmaker[Session], name: str, holder: str | None = None) -> 
                                             Lease.holder == (holder or _ME)))
 
 
+def alive(session: Session, name: str) -> bool:
+    """Is the lease `name` held by a holder that still works (renewed in time, and not a
+    process on this host that has gone)?"""
+    lease = session.get(Lease, name)
+    return lease is not None and lease.expires_at > datetime.now(timezone.utc) and \
+        not _dead_here(lease.holder)
+
+
 def holders(session: Session) -> dict[str, tuple[str, datetime]]:
     """name → (holder, expires_at), for `status` and the tests."""
     return {l.name: (l.holder, l.expires_at) for l in session.scalars(select(Lease))}

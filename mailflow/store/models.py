@@ -229,7 +229,7 @@ class OutboxMail(Base):
     refused: Mapped[dict[str, str] | None] = mapped_column(JSON)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    claimed_by: Mapped[str | None] = mapped_column(String(200))   # host:pid of the sender
+    claimed_by: Mapped[str | None] = mapped_column(String(200))   # the sender: name:pid:nonce
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     data_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # After this a pending row is of no use (a reminder past its deadline): `expired`.

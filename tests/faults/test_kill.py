@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
+from sqlalchemy import text
 
 from test_imap import day_mails, folder, mails_in_db, n_reports, put
 from conftest import CLOCK, smtp_block
@@ -132,3 +134,103 @@ def test_a_stop_that_overruns_names_the_busy_thread_and_leaves(project, password
     assert rerun.stdout.startswith("2 sent"), rerun.stdout
     assert sorted(r[1] for r in outbox_rows(project)) == ["sent", "sent"]
     assert len({m["Message-ID"] for m in smtp_server.recorder.parsed()}) == 2
+
+
+def _sending_by(project) -> dict[str, str]:
+    engine = project.engine()
+    with engine.connect() as conn:
+        rows = conn.execute(text("select message_id, claimed_by from outbox "
+                                 "where state = 'sending'")).all()
+    engine.dispose()
+    return dict(rows)
+
+
+def _until(predicate, what: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+
+
+def test_a_sender_killed_while_another_sends_is_taken_over_in_the_same_pass(outbound,
+                                                                             smtp_server):
+    """Two instances send at once; the one holding a row is killed after the other began
+    its pass. The other settles the row and sends it before its pass ends (a pass with a
+    long backlog would otherwise leave it `sending` until the next one), and nothing goes
+    out twice."""
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    env = dict(os.environ)
+    args = [sys.executable, "-m", "mailflow", "--config", str(outbound.settings), "--now", NOW,
+            "send"]
+    first = subprocess.Popen(args, env={**env, "MAILFLOW_FAULT": "claimed:1:stall=120"},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        held = _until(lambda: _sending_by(outbound), "the first sender's claim")
+        # The second finds the first alive at its start, claims the other row and holds
+        # it until the first is dead.
+        second = subprocess.Popen(args, env={**env, "MAILFLOW_FAULT": "claimed:1:stall=3"},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _until(lambda: len(_sending_by(outbound)) == 2, "the second sender's claim")
+    finally:
+        first.kill()
+        first.wait()
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert out.startswith("2 sent"), out + err
+    assert sorted(r[1] for r in outbox_rows(outbound)) == ["sent", "sent"]
+    engine = outbound.engine()
+    with engine.connect() as conn:
+        queued = sorted(conn.execute(text("select message_id from outbox")).scalars())
+    engine.dispose()
+    ids = [m["Message-ID"].strip("<>") for m in smtp_server.recorder.parsed()]
+    assert sorted(ids) == queued        # each once, the killed sender's row included
+    assert next(iter(held)) in ids
+
+
+def test_mail_a_killed_sender_held_keeps_its_place_in_the_queue(outbound, smtp_server):
+    """Taken over later (here: a rerun five minutes on), the first digest, which the
+    killed sender had claimed, still goes out first, not behind everything queued."""
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    killed = _send_subprocess(outbound, "claimed:1")
+    assert killed.returncode == -signal.SIGKILL
+    engine = outbound.engine()
+    with engine.connect() as conn:
+        held = conn.execute(text("select message_id from outbox where state = 'sending'")
+                            ).scalar_one()
+    engine.dispose()
+    rerun = _send_subprocess(outbound, now="2026-11-19T21:50:00+08:00")
+    assert rerun.stdout.startswith("2 sent"), rerun.stdout + rerun.stderr
+    ids = [m["Message-ID"].strip("<>") for m in smtp_server.recorder.parsed()]
+    assert ids[0] == held and len(set(ids)) == 2
+
+
+def test_a_claim_made_on_another_machine_is_taken_over_once_its_sender_is_gone(outbound,
+                                                                               smtp_server):
+    """Rows left `sending` by instances on other machines: one whose sender no longer
+    holds its lease (dead: not renewed) is sent by this one; one whose sender's lease is
+    live is left to it. Neither waits for the claim to grow old."""
+    from datetime import timedelta
+
+    from sqlalchemy.orm import sessionmaker
+
+    from mailflow.store import leases
+
+    outbound.cli("close-day", "--date", "2026-11-19", now=NOW)
+    engine = outbound.engine()
+    dead, working = "node8:4242:0badf00d", "node9:4343:0cafe0ff"
+    leases.take(sessionmaker(engine), f"sender:{working}", holder=working,
+                ttl=timedelta(minutes=5))
+    with engine.begin() as conn:
+        for who, pick in ((dead, "min"), (working, "max")):
+            conn.execute(text("update outbox set state = 'sending', claimed_by = :who, "
+                              "claimed_at = queued_at, data_at = null "
+                              f"where id = (select {pick}(id) from outbox)"), {"who": who})
+    engine.dispose()
+    res = _send_subprocess(outbound)
+    assert res.stdout.startswith("1 sent, 0 to retry, 0 failed, 0 with unknown"), \
+        res.stdout + res.stderr
+    assert [r[1] for r in outbox_rows(outbound)] == ["sent", "sending"]
+    assert len(smtp_server.recorder.messages) == 1
