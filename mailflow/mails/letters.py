@@ -5,12 +5,12 @@ mail's dedupe key makes queuing it again a no-op."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -122,6 +122,40 @@ def queue_letters(app: App, kind: str, period: str,
     if ready:
         added += write()
     return Queued(added, existing + built - added)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# People whose records one round of queries reads when a mail is built per team: enough
+# that 2,000 teams cost a hundred rounds, not thousands; few enough that the round asks
+# for its people by address and holds a few hundred people's rows at a time.
+CHUNK_PEOPLE = 500
+
+
+def per_team(teams: Iterable[T], size: Callable[[T], int], read: Callable[[list[T]], R]
+             ) -> Iterator[tuple[T, Callable[[], R]]]:
+    """Each team with the reads of its chunk of teams (about CHUNK_PEOPLE people): `read`
+    runs once per chunk, when the first mail of the chunk is built, so a rerun that finds
+    every mail queued reads nothing."""
+    chunk: list[T] = []
+    people = 0
+    for team in teams:
+        n = size(team)
+        if chunk and people + n > CHUNK_PEOPLE:
+            yield from _with_reads(chunk, read)
+            chunk, people = [], 0
+        chunk.append(team)
+        people += n
+    if chunk:
+        yield from _with_reads(chunk, read)
+
+
+def _with_reads(chunk: list[T], read: Callable[[list[T]], R]
+                ) -> Iterator[tuple[T, Callable[[], R]]]:
+    reads = cache(lambda: read(chunk))
+    for team in chunk:
+        yield team, reads
 
 
 def renderer_for(app: App) -> Renderer:
