@@ -218,7 +218,7 @@ ANYDATE = (
     "test_demo.py", "test_outbound.py", "test_run.py", "test_store.py", "test_roster.py",
     "test_classify.py", "test_parse.py", "test_settings.py", "test_service.py", "test_leave.py",
     "test_health.py", "test_leavedates.py", "test_leave_mail.py",
-    "test_clearing.py", "test_transition.py",
+    "test_clearing.py", "test_transition.py", "test_many_regions.py",
     "test_imap.py::test_first_sync_since",
     "test_imap.py::test_a_year_the_calendar_package_does_not_know_is_judged",
     "test_faults.py::test_host_clock_in_utc_company_in_shanghai",

@@ -34,6 +34,9 @@ class Roster:
     def __init__(self, people: list[Person]) -> None:
         self.people = people
         self._by_email: dict[str, list[Person]] = {}
+        # Who was on the roster each day, by role: a command over thousands of teams asks
+        # for the same few days again and again, and each answer is a pass over everyone.
+        self._on: dict[tuple[date, str | None], list[Person]] = {}
         for p in people:
             self._by_email.setdefault(p.email, []).append(p)
 
@@ -56,7 +59,11 @@ class Roster:
         return out
 
     def on(self, day: date, role: str | None = None) -> list[Person]:
-        return [p for p in self.people if p.active_on(day) and (role is None or p.role == role)]
+        found = self._on.get((day, role))
+        if found is None:
+            found = self._on[(day, role)] = [p for p in self.people if p.active_on(day)
+                                             and (role is None or p.role == role)]
+        return list(found)
 
     def emails_with_role(self, role: str) -> set[str]:
         return {p.email for p in self.people if p.role == role}

@@ -3,46 +3,87 @@ day's close, also when everyone reported (HR in Cc during the transition)."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from ..app import App
 from ..config.roster import Person
 from ..dates.deadlines import deadline_for, previous_workday
-from ..records.clearing import team_days
-from ..records.transition import hr_on_digest
+from ..records.clearing import TeamDay, team_days
+from ..records.transition import ended, hr_on_digest
 from ..records.days import PersonDay, day_status
 from ..store import queries
 from ..store.models import Report, Violation
-from .letters import (COLOURS, Letter, Queued, money, name_of, queue_letters, renderer_for,
-                      weekday_label)
+from .letters import (COLOURS, Letter, Queued, money, name_of, per_team, queue_letters,
+                      renderer_for, weekday_label)
 
 
-def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
-                   statuses: dict[str, PersonDay]) -> dict[str, Any]:
-    """A supervisor's day. A copy or subject break that the person corrected by sending
-    again before the day's close is shown as corrected, not as something to follow up;
-    the record keeps the break."""
-    renderer = renderer_for(app)
-    emails = [p.email for p in team]
+@dataclass(frozen=True)
+class DayReads:
+    """What the digests of some teams read of the record for a day: when it was closed,
+    each person's reports of the day (in the order received) and standing rule breaks
+    (in the order recorded), and the supervisors' days before (日清)."""
+
+    cutoff: datetime
+    reports: dict[str, list[Row[Any]]]
+    violations: dict[str, list[Row[Any]]]
+    before: dict[str, dict[date, TeamDay]]
+
+
+def day_reads(app: App, day: date, teams: list[tuple[Person, list[Person]]]) -> DayReads:
+    """The reads of the digests of `teams`, a few queries for all of them."""
+    emails = sorted({p.email for _, team in teams for p in team})
+    reports: dict[str, list[Row[Any]]] = defaultdict(list)
+    violations: dict[str, list[Row[Any]]] = defaultdict(list)
     with app.read() as session:
         closed = queries.day_closed(session, day)
         cutoff = closed.closed_at if closed is not None else app.now()
-        latest: dict[str, Report] = {}
-        by_close: dict[str, int | None] = {}
-        early: set[int | None] = set()
-        for r in session.scalars(select(Report).where(
+        for r in session.execute(select(
+                Report.email, Report.received_at, Report.mail_id, Report.metrics,
+                Report.fields).where(
                 Report.report_date == day, Report.kind == "daily",
                 Report.email.in_(emails)).order_by(Report.received_at, Report.id)):
+            reports[r.email].append(r)
+        for v in session.execute(select(
+                Violation.email, Violation.code, Violation.detail, Violation.scope,
+                Violation.mail_id).where(
+                Violation.date == day, Violation.email.in_(emails),
+                Violation.withdrawn.is_(False)).order_by(Violation.id)):
+            violations[v.email].append(v)
+    prev = previous_workday(app, day)
+    before = team_days(app, prev, prev, {sup.email for sup, _ in teams}) \
+        if prev is not None else {}
+    return DayReads(cutoff, reports, violations, before)
+
+
+def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
+                   statuses: dict[str, PersonDay], reads: DayReads | None = None
+                   ) -> dict[str, Any]:
+    """A supervisor's day. A copy or subject break that the person corrected by sending
+    again before the day's close is shown as corrected, not as something to follow up;
+    the record keeps the break. `reads`: what `day_reads` read for this team among
+    others, else it is read here."""
+    renderer = renderer_for(app)
+    if reads is None:
+        reads = day_reads(app, day, [(supervisor, team)])
+    cutoff = reads.cutoff
+    latest: dict[str, Row[Any]] = {}
+    by_close: dict[str, int | None] = {}
+    early: set[int | None] = set()
+    found = []
+    for p in team:
+        for r in reads.reports.get(p.email, ()):
             latest[r.email] = r
             if r.received_at <= cutoff:
                 by_close[r.email] = r.mail_id
                 early.add(r.mail_id)
-        found = list(session.scalars(select(Violation).where(
-            Violation.date == day, Violation.email.in_(emails), Violation.withdrawn.is_(False))))
+        found += reads.violations.get(p.email, ())
     details = {(v.email, v.code): v.detail for v in found}
     # A break the notice asks to correct by sending again stands while the latest version
     # sent before the day's close still carries it.
@@ -85,19 +126,25 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
         if report and report.fields.get("issues", "").strip() not in ("", "无"):
             issues.append({"name": person.name, "text": report.fields["issues"].strip()})
     due = deadline_for(day, app.context())
-    return {"unreviewed": unreviewed_before(app, day, supervisor), "supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,
+    return {"unreviewed": unreviewed_before(app, day, supervisor, reads.before),
+            "supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,
             "date": day.isoformat(), "weekday": weekday_label(day),
             "deadline": f"{due.astimezone(app.tz):%H:%M}", "people": people, "issues": issues,
             "counts": counts, "totals": {k: money(v) for k, v in totals.items()},
             "calendar_note": app.workdays.note(day)}
 
 
-def unreviewed_before(app: App, day: date, supervisor: Person) -> dict[str, Any] | None:
-    """The reports of the workday before `day` this supervisor has not reviewed yet."""
+def unreviewed_before(app: App, day: date, supervisor: Person,
+                      before: dict[str, dict[date, TeamDay]] | None = None
+                      ) -> dict[str, Any] | None:
+    """The reports of the workday before `day` this supervisor has not reviewed yet.
+    `before`: that day's `team_days` read already for this supervisor among others."""
     prev = previous_workday(app, day)
     if prev is None:
         return None
-    td = team_days(app, prev, prev, {supervisor.email}).get(supervisor.email, {}).get(prev)
+    if before is None:
+        before = team_days(app, prev, prev, {supervisor.email})
+    td = before.get(supervisor.email, {}).get(prev)
     if td is None or not td.unreviewed:
         return None
     return {"date": prev.isoformat(), "weekday": weekday_label(prev),
@@ -123,14 +170,21 @@ def queue_digests(app: App, day: date) -> Queued:
     hr = [(name_of(app, a, day), a) for a in app.settings.company.hr]
     statuses = {p.email: p for p in day_status(app, day)}
 
-    def letter(sup: Person, team: list[Person]) -> Letter:
+    ends = ended(app) if app.policy.notify.hr_assist_auto else {}
+
+    def read(chunk: list[tuple[Person, list[Person]]]) -> DayReads:
+        return day_reads(app, day, chunk)
+
+    def letter(sup: Person, team: list[Person], reads: Callable[[], DayReads]) -> Letter:
         region = sup.region or team[0].region
-        return Letter([(sup.name, sup.email)], digest_context(app, day, sup, team, statuses),
-                      hr if hr_on_digest(app, region, day) else [])
+        return Letter([(sup.name, sup.email)],
+                      digest_context(app, day, sup, team, statuses, reads()),
+                      hr if hr_on_digest(app, region, day, ends) else [])
 
     return queue_letters(app, "digest", day.isoformat(),
-                         ((f"digest|{sup.email}|{day}", partial(letter, sup, team))
-                          for sup, team in teams(app, day)))
+                         ((f"digest|{sup.email}|{day}", partial(letter, sup, team, reads))
+                          for (sup, team), reads in per_team(teams(app, day),
+                                                             lambda t: len(t[1]), read)))
 
 
 def samples() -> dict[str, dict[str, Any]]:

@@ -5,12 +5,12 @@ mail's dedupe key makes queuing it again a no-op."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from . import compose
 from ..delivery import outbox
 from ..app import App
 from ..errors import UserError
+from ..records import stats
 from .render import Renderer
 
 WEEKDAYS = "一二三四五六日"
@@ -122,6 +123,34 @@ def queue_letters(app: App, kind: str, period: str,
     if ready:
         added += write()
     return Queued(added, existing + built - added)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+def per_team(teams: Iterable[T], size: Callable[[T], int], read: Callable[[list[T]], R]
+             ) -> Iterator[tuple[T, Callable[[], R]]]:
+    """Each team with the reads of its chunk of teams (about stats.CHUNK people): `read`
+    runs once per chunk, when the first mail of the chunk is built, so a rerun that finds
+    every mail queued reads nothing."""
+    chunk: list[T] = []
+    people = 0
+    for team in teams:
+        n = size(team)
+        if chunk and people + n > stats.CHUNK:
+            yield from _with_reads(chunk, read)
+            chunk, people = [], 0
+        chunk.append(team)
+        people += n
+    if chunk:
+        yield from _with_reads(chunk, read)
+
+
+def _with_reads(chunk: list[T], read: Callable[[list[T]], R]
+                ) -> Iterator[tuple[T, Callable[[], R]]]:
+    reads = cache(lambda: read(chunk))
+    for team in chunk:
+        yield team, reads
 
 
 def renderer_for(app: App) -> Renderer:

@@ -4,6 +4,7 @@ supervisors' forms, indicators_missing for the salespeople's signed sheets)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import Any
@@ -13,10 +14,11 @@ from sqlalchemy import select
 from . import sheets
 from ..app import App
 from ..errors import UserError
-from .letters import Letter, Queued, money, queue_letters
+from .letters import Letter, Queued, money, per_team, queue_letters
 from ..dates.deadlines import assessment_due, indicators_due, last_workday
 from ..dates.periods import month_end, month_label
-from ..records.stats import on_roster_for, person_periods, teams_between
+from ..records.stats import (PersonPeriod, on_roster_for, person_periods, team_periods,
+                             teams_between)
 from ..store import queries
 from ..store.models import Report
 
@@ -24,12 +26,17 @@ SHEET_HEADER = ["区域", "姓名", "邮箱", "试用期", "应交天数", "按�
                 "拜访合计", "销售额合计", "回款合计", "考核指标", "得分", "评语"]
 
 
-def month_end_sheet(app: App, first: date, team: list[Any], supervisor: str
+def month_end_sheet(app: App, first: date, team: list[Any], supervisor: str,
+                    periods: list[PersonPeriod] | None = None
                     ) -> tuple[list[dict[str, Any]], bytes]:
     """The pre-filled sheet of one supervisor's team: each person with the days they were
-    in this team only (someone who moved region mid-month is in both sheets)."""
+    in this team only (someone who moved region mid-month is in both sheets). `periods`:
+    the team's month read already (`team_periods`), else it is read here."""
     rows, out = [], []
-    for pp in person_periods(app, first, month_end(first), team, supervisor=supervisor):
+    if periods is None:
+        periods = person_periods(app, first, month_end(first), team, supervisor=supervisor,
+                                 items=False)
+    for pp in periods:
         p = pp.person
         visits, sales, collections = (pp.metrics.get(k, 0) for k in
                                       ("visits", "sales", "collections"))
@@ -50,8 +57,13 @@ def queue_month_end(app: App, first: date) -> Queued:
     due = assessment_due(app, first)
     last = last_workday(app, first)
 
-    def letter(sup: Any, sup_email: str, team: list[Any]) -> Letter:
-        people, book = month_end_sheet(app, first, team, sup_email)
+    def read(chunk: list[tuple[Any, str, list[Any]]]) -> dict[str, list[PersonPeriod]]:
+        return team_periods(app, first, month_end(first),
+                            {email: team for _, email, team in chunk}, items=False)
+
+    def letter(sup: Any, sup_email: str, team: list[Any],
+               reads: Callable[[], dict[str, list[PersonPeriod]]]) -> Letter:
+        people, book = month_end_sheet(app, first, team, sup_email, reads()[sup_email])
         context = {"supervisor_name": sup.name, "region": sup.region, "month": label,
                    "due": f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}", "people": people,
                    "hr_list": ", ".join(app.settings.company.hr)}
@@ -62,8 +74,11 @@ def queue_month_end(app: App, first: date) -> Queued:
     supervisors = ((app.roster.person(email, last), email, team)
                    for email, team in sorted(teams_between(app, first, month_end(first)).items()))
     return queue_letters(app, "month_end", label,
-                         ((f"month_end|{sup.email}|{label}", partial(letter, sup, email, team))
-                          for sup, email, team in supervisors if sup is not None))
+                         ((f"month_end|{sup.email}|{label}", partial(letter, sup, email, team,
+                                                                     reads))
+                          for (sup, email, team), reads in per_team(
+                              ((sup, email, team) for sup, email, team in supervisors
+                               if sup is not None), lambda t: len(t[2]), read)))
 
 
 def close_month(app: App, first: date) -> list[str]:

@@ -3,6 +3,8 @@ and closing the week (weekly_late, weekly_missing)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -11,10 +13,11 @@ from . import sheets
 from ..app import App
 from ..errors import UserError
 from ..dates.deadlines import deadline_for
-from .letters import COLOURS, Letter, Queued, money, queue_letters, renderer_for, weekday_label
+from .letters import (COLOURS, Letter, Queued, money, per_team, queue_letters, renderer_for,
+                      weekday_label)
 from ..dates.periods import week_label, weekly_due
 from ..records.clearing import figures as clearing_figures
-from ..records.stats import (PersonPeriod, person_periods, repeated, teams_between,
+from ..records.stats import (PersonPeriod, repeated, team_periods, teams_between,
                              weekly_reports)
 from ..store import queries
 
@@ -41,27 +44,57 @@ def compared_days(app: App, monday: date) -> list[date]:
             if deadline_for(d, ctx) <= now]
 
 
-def draft_context(app: App, monday: date, sup: Any, team: list[Any]) -> tuple[dict[str, Any],
-                                                                                bytes]:
-    """The draft's content for one region, and the same as an .xlsx workbook. A person in
-    the team for part of the week has that part only (the roster of each day decides)."""
-    renderer = renderer_for(app)
-    end = monday + timedelta(days=6)
-    workdays = app.workdays.workdays_between(monday, end)
-    this = person_periods(app, monday, end, team, supervisor=sup.email)
+@dataclass(frozen=True)
+class WeekReads:
+    """What the drafts of some teams read of the record, supervisor → team's figures: the
+    week, the days compared and the same days of last week, and the 日清 figures."""
+
+    this: dict[str, list[PersonPeriod]]
+    upto: dict[str, list[PersonPeriod]]
+    before: dict[str, list[PersonPeriod]]
+    clearing: dict[str, dict[str, Any]]
+
+
+def _compared_span(app: App, monday: date) -> tuple[list[date], bool, date, int]:
+    """The days compared, whether that is the whole week, the last day and its offset."""
+    workdays = app.workdays.workdays_between(monday, monday + timedelta(days=6))
     compared = compared_days(app, monday)
     whole = compared == workdays
     # Metrics over the days compared: the whole week (with a weekend report) once every
     # workday's report was due, else Monday up to the last day due, against the same
     # weekdays of last week.
-    upto = end if whole else (compared[-1] if compared else monday - timedelta(days=1))
-    span = (upto - monday).days
-    now_figures = {pp.person.email: pp for pp in
-                   person_periods(app, monday, upto, team, supervisor=sup.email)} \
-        if compared else {}
-    before = {pp.person.email: pp for pp in
-              person_periods(app, monday - timedelta(days=7), monday - timedelta(days=7 - span),
-                             team, supervisor=sup.email)} if compared else {}
+    upto = monday + timedelta(days=6) if whole else \
+        (compared[-1] if compared else monday - timedelta(days=1))
+    return compared, whole, upto, (upto - monday).days
+
+
+def week_reads(app: App, monday: date, teams: dict[str, list[Any]]) -> WeekReads:
+    """The reads of the drafts of `teams` (supervisor → team), a few queries for all."""
+    end = monday + timedelta(days=6)
+    compared, _, upto, span = _compared_span(app, monday)
+    this = team_periods(app, monday, end, teams)
+    upto_pp = team_periods(app, monday, upto, teams) if compared else {}
+    before = team_periods(app, monday - timedelta(days=7), monday - timedelta(days=7 - span),
+                          teams) if compared else {}
+    clearing = {f.supervisor.email: f.as_row()
+                for f in clearing_figures(app, monday, end, set(teams))}
+    return WeekReads(this, upto_pp, before, clearing)
+
+
+def draft_context(app: App, monday: date, sup: Any, team: list[Any],
+                  reads: WeekReads | None = None) -> tuple[dict[str, Any], bytes]:
+    """The draft's content for one region, and the same as an .xlsx workbook. A person in
+    the team for part of the week has that part only (the roster of each day decides).
+    `reads`: what `week_reads` read for this team among others, else it is read here."""
+    renderer = renderer_for(app)
+    end = monday + timedelta(days=6)
+    workdays = app.workdays.workdays_between(monday, end)
+    if reads is None:
+        reads = week_reads(app, monday, {sup.email: team})
+    compared, whole, upto, span = _compared_span(app, monday)
+    this = reads.this[sup.email]
+    now_figures = {pp.person.email: pp for pp in reads.upto.get(sup.email, [])}
+    before = {pp.person.email: pp for pp in reads.before.get(sup.email, [])}
     same_days = "" if whole or not compared else (
         weekday_label(monday) if span == 0 else f"{weekday_label(monday)}至{weekday_label(upto)}")
     highlight_days = app.policy.weekly.repeat_highlight_days
@@ -112,8 +145,7 @@ def draft_context(app: App, monday: date, sup: Any, team: list[Any]) -> tuple[di
         "plans": plans, "due": f"{due.astimezone(app.tz):%Y-%m-%d %H:%M}",
         "management": ", ".join(app.settings.company.management),
         "hr_list": ", ".join(app.settings.company.hr), "highlight_days": highlight_days,
-        "clearing": next((f.as_row() for f in clearing_figures(app, monday, end, {sup.email})),
-                         None),
+        "clearing": reads.clearing.get(sup.email),
     }
     versus = "比上周" if not same_days else f"比上周同期（{same_days}）"
     book = sheets.workbook([
@@ -145,8 +177,11 @@ def compile_drafts(app: App, monday: date) -> Queued:
         return next((row for d in reversed(workdays)
                      if (row := app.roster.person(email, d)) is not None), None)
 
-    def letter(sup: Any, team: list[Any]) -> Letter:
-        context, book = draft_context(app, monday, sup, team)
+    def read(chunk: list[tuple[Any, list[Any]]]) -> WeekReads:
+        return week_reads(app, monday, {sup.email: team for sup, team in chunk})
+
+    def letter(sup: Any, team: list[Any], reads: Callable[[], WeekReads]) -> Letter:
+        context, book = draft_context(app, monday, sup, team, reads())
         filename = f"销售区域周报-{context['region']}-{label}.xlsx"
         return Letter([(sup.name, sup.email)], context,
                       attachments=((filename, sheets.XLSX, book),))
@@ -154,8 +189,10 @@ def compile_drafts(app: App, monday: date) -> Queued:
     supervisors = ((supervisor(email), team)
                    for email, team in sorted(teams_between(app, monday, end).items()))
     return queue_letters(app, "weekly_draft", label,
-                         ((f"weekly_draft|{sup.email}|{label}", partial(letter, sup, team))
-                          for sup, team in supervisors if sup is not None))
+                         ((f"weekly_draft|{sup.email}|{label}", partial(letter, sup, team, reads))
+                          for (sup, team), reads in per_team(
+                              ((sup, team) for sup, team in supervisors if sup is not None),
+                              lambda t: len(t[1]), read)))
 
 
 def queue_weekly_reminders(app: App, monday: date) -> Queued:

@@ -55,13 +55,16 @@ class WeeklyReportState:
 
 
 def person_periods(app: App, start: date, end: date, people: list[Person] | None = None, *,
-                   supervisor: str | None = None, figures: bool = True) -> list[PersonPeriod]:
+                   supervisor: str | None = None, figures: bool = True,
+                   items: bool = True) -> list[PersonPeriod]:
     """Every salesperson on the roster at some point in [start, end], day by day, one
     PersonPeriod per team (region and supervisor) they were in: a person who moves region
     mid-period has one for each, holding that team's days, figures and rule breaks only,
     as the roster of each day says. `supervisor` keeps only that supervisor's team.
     `figures=False` leaves metrics, items and plan empty and does not read the reports'
-    text: what the compliance mails need of a whole company's month."""
+    text: what the compliance mails need of a whole company's month. `items=False` reads
+    the metrics but not the reports' text (items and plan stay empty): decoding each
+    report's fields is most of what reading a month costs."""
     workdays = app.workdays.workdays_between(start, end)
     if people is None:
         people = sales_between(app, start, end)
@@ -73,7 +76,7 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
         # columns, not Report objects: a month of a large company is 100,000 rows.
         columns = [Report.email, Report.report_date, Report.received_at, Report.earned_status]
         if figures:
-            columns += [Report.fields, Report.metrics, Report.message_id]
+            columns += [Report.metrics] + ([Report.fields, Report.message_id] if items else [])
         query = select(*columns).where(
             Report.kind == "daily", Report.report_date >= start, Report.report_date <= end,
             Report.received_at <= app.now())
@@ -141,6 +144,8 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
                 continue
             for k, v in (r.metrics or {}).items():
                 pp.metrics[k] = pp.metrics.get(k, 0) + float(v)
+            if not items:
+                continue
             for key in ("issues", "competitors"):
                 text = (r.fields or {}).get(key, "").strip()
                 if text and text not in ("无", "暂无", "没有"):
@@ -167,7 +172,10 @@ def sales_between(app: App, start: date, end: date) -> list[Person]:
     return sorted(seen.values(), key=lambda p: (p.region, p.email))
 
 
-CHUNK = 500     # people per read when a whole company's period is gone through
+# People whose records one read holds when a whole company's period is gone through, or
+# its mails are built team by team: 2,000 teams cost a hundred reads, not thousands, and a
+# read asks for its people by address and holds a few hundred people's rows at a time.
+CHUNK = 500
 
 
 def person_periods_chunked(app: App, start: date, end: date, *, figures: bool = True
@@ -178,6 +186,24 @@ def person_periods_chunked(app: App, start: date, end: date, *, figures: bool = 
     people = sales_between(app, start, end)
     for i in range(0, len(people), CHUNK):
         yield person_periods(app, start, end, people[i:i + CHUNK], figures=figures)
+
+
+def team_periods(app: App, start: date, end: date, teams: dict[str, list[Person]], *,
+                 figures: bool = True, items: bool = True) -> dict[str, list[PersonPeriod]]:
+    """`person_periods(app, start, end, team, supervisor=sup)` for each supervisor → team
+    of `teams`, read in one pass for all of them: the same PersonPeriods in the same
+    order, without a round of queries per team."""
+    people = sorted({p.email: p for team in teams.values() for p in team}.values(),
+                    key=lambda p: p.email)
+    members = {sup: {p.email: i for i, p in enumerate(team)} for sup, team in teams.items()}
+    out: dict[str, list[PersonPeriod]] = {sup: [] for sup in teams}
+    for pp in person_periods(app, start, end, people, figures=figures, items=items):
+        sup = pp.person.supervisor
+        if sup in members and pp.person.email in members[sup]:
+            out[sup].append(pp)
+    for sup, found in out.items():   # in the team's order, as a call per team gives them
+        found.sort(key=lambda pp: members[sup][pp.person.email])
+    return out
 
 
 def teams_between(app: App, start: date, end: date) -> dict[str, list[Person]]:

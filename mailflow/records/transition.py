@@ -77,14 +77,16 @@ def ended(app: App) -> dict[str, HrAssistEnd]:
         return {e.region: e for e in session.scalars(select(HrAssistEnd))}
 
 
-def hr_on_digest(app: App, region: str | None, day: date) -> bool:
-    """Whether HR is in Cc of a digest of `region` for `day`."""
+def hr_on_digest(app: App, region: str | None, day: date,
+                 ends: dict[str, HrAssistEnd] | None = None) -> bool:
+    """Whether HR is in Cc of a digest of `region` for `day`. `ends`: `ended(app)` read
+    once for many digests."""
     notify = app.policy.notify
     if not notify.hr_assist_auto:
         return notify.hr_assist_until is not None and day <= notify.hr_assist_until
     if region in notify.hr_assist_keep:
         return True
-    end = ended(app).get(region or "—")
+    end = (ended(app) if ends is None else ends).get(region or "—")
     return end is None or day < end.from_day
 
 
