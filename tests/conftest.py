@@ -156,6 +156,20 @@ def smtp_server():
     server.stop()
 
 
+def wait_for(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    """The first true value of `predicate()`, asked every 0.1 s for `timeout` seconds (a
+    monotonic wait: it keeps its length under a faked wall clock)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 def signal_other_thread(pid: int, signum: int) -> None:
     """Send `signum` to a thread of process `pid` other than its main thread (tgkill), as
     the kernel may do with a signal sent to the process: the process must act on it all

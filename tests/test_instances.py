@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from conftest import ROOT, report, smtp_block
+from conftest import ROOT, report, smtp_block, wait_for
 from test_imap import folder, put
 
 from mailflow.store import leases
@@ -51,16 +51,6 @@ def _start(project, log: Path, instance: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "mailflow", "--config", str(project.settings),
                              "--now", NOW, "run"], stdout=subprocess.DEVNULL,
                             stderr=log.open("wb"), env=env)
-
-
-def _wait(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
 
 
 def _leases(project) -> dict[str, str]:
@@ -103,17 +93,17 @@ def test_three_instances_share_folders_jobs_and_outbox(project, passwords, dovec
     procs = [_start(project, log, f"node{i}" if hosts == "machines" else "")
              for i, log in enumerate(logs)]
     try:
-        held = _wait(lambda: (lambda l: l if len(l) == 3 else None)(_leases(project)),
+        held = wait_for(lambda: (lambda l: l if len(l) == 3 else None)(_leases(project)),
                      STARTED, "every folder leased")
         for n in range(3):
-            _wait(lambda n=n: _reports(project, f"first-{n}@example.com"), STARTED,
+            wait_for(lambda n=n: _reports(project, f"first-{n}@example.com"), STARTED,
                   f"the mail in folder {n} judged")
         # Exactly one instance watches each folder. An instance says so once its first
         # fetch of the folder is judged, so the line may follow the judged mail.
         def watching() -> list[list[str]]:
             return [re.findall(r"watching hr/(\S+) with", log.read_text()) for log in logs]
 
-        _wait(lambda: len(sum(watching(), [])) >= 3, STARTED, "every folder watched")
+        wait_for(lambda: len(sum(watching(), [])) >= 3, STARTED, "every folder watched")
         assert sorted(sum(watching(), [])) == sorted(names), watching()
 
         # The instance holding the first folder dies without a word.
@@ -124,7 +114,7 @@ def test_three_instances_share_folders_jobs_and_outbox(project, passwords, dovec
         victim.wait()
         killed_at = time.monotonic()
         put(dovecot, names[0], [_mail(9, "after-kill")])
-        _wait(lambda: _reports(project, "after-kill@example.com"), TAKEOVER,
+        wait_for(lambda: _reports(project, "after-kill@example.com"), TAKEOVER,
               "the folder of the killed instance taken over and its new mail judged")
         took = time.monotonic() - killed_at
         new_holder = _leases(project)[f"folder:hr/{names[0]}"]
@@ -133,7 +123,7 @@ def test_three_instances_share_folders_jobs_and_outbox(project, passwords, dovec
         # Jobs ran once among the three; no mail went out twice. A job or a delivery the
         # killed instance was in the middle of is finished by another (a job once its
         # lease expires and a scheduler tick comes), or reported "unknown", never resent.
-        _wait(lambda: _outbox_settled(project), SETTLED, "the digests queued and delivered")
+        wait_for(lambda: _outbox_settled(project), SETTLED, "the digests queued and delivered")
         with project.engine().connect() as conn:
             runs = list(conn.execute(text("select job, period from job_runs")))
             outbox = list(conn.execute(text("select message_id, state from outbox")))

@@ -14,19 +14,9 @@ from datetime import datetime
 
 import pytest
 
-from conftest import report, signal_other_thread, smtp_block
+from conftest import report, signal_other_thread, smtp_block, wait_for
 from servers import deliver, imap_login
 from week import CST
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Running:

@@ -21,7 +21,7 @@ from conftest import smtp_block
 from mailflow.service import systemd
 from mailflow.testing.embedded import free_port
 from servers import imap_login
-from test_run import wait_for
+from conftest import wait_for
 
 
 def listening(path: str) -> socket.socket:

@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from conftest import ROOT, smtp_block
 from servers import imap_login
-from test_run import wait_for
+from conftest import wait_for
 
 from mailflow.app import load_app
 from mailflow.errors import ConfigError

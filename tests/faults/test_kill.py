@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from test_imap import day_mails, folder, mails_in_db, n_reports, put
-from conftest import CLOCK, smtp_block
+from conftest import CLOCK, smtp_block, wait_for
 from test_outbound import NOW, outbound, outbox_rows  # noqa: F401  (outbound is a fixture)
 
 
@@ -102,7 +102,7 @@ def test_a_stop_that_overruns_names_the_busy_thread_and_leaves(project, password
     by the next `mailflow send`, once."""
     import time
 
-    from test_run import Running, wait_for
+    from test_run import Running
 
     name = folder()
     put(dovecot, name, [])
@@ -145,16 +145,6 @@ def _sending_by(project) -> dict[str, str]:
     return dict(rows)
 
 
-def _until(predicate, what: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
-
-
 def test_a_sender_killed_while_another_sends_is_taken_over_in_the_same_pass(outbound,
                                                                              smtp_server):
     """Two instances send at once; the one holding a row is killed after the other began
@@ -168,12 +158,12 @@ def test_a_sender_killed_while_another_sends_is_taken_over_in_the_same_pass(outb
     first = subprocess.Popen(args, env={**env, "MAILFLOW_FAULT": "claimed:1:stall=120"},
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        held = _until(lambda: _sending_by(outbound), "the first sender's claim")
+        held = wait_for(lambda: _sending_by(outbound), 60, "the first sender's claim")
         # The second finds the first alive at its start, claims the other row and holds
         # it until the first is dead.
         second = subprocess.Popen(args, env={**env, "MAILFLOW_FAULT": "claimed:1:stall=3"},
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _until(lambda: len(_sending_by(outbound)) == 2, "the second sender's claim")
+        wait_for(lambda: len(_sending_by(outbound)) == 2, 60, "the second sender's claim")
     finally:
         first.kill()
         first.wait()
