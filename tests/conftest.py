@@ -285,7 +285,10 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
             item.add_marker(pytest.mark.anydate)
         if named(item, CLOCKFREE):
             item.add_marker(pytest.mark.clockfree)
-        if named(item, DBFREE):
+        # A test that asks for no database server cannot open PostgreSQL: on that run
+        # it would repeat the SQLite run exactly (the demo, the wheel, a CLI with no
+        # project).
+        if named(item, DBFREE) or "postgres" not in item.fixturenames:
             item.add_marker(pytest.mark.dbfree)
 
 
