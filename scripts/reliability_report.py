@@ -66,6 +66,12 @@ PROMISES = [
      "tests/faults/test_faults.py::test_poller_and_scheduler_write_at_once"),
     ("The service down across a scheduled time: the job runs once at start",
      "tests/test_run.py::test_restart_after_a_missed_close_sends_the_days_digests_once"),
+    ("A SIGTERM stops `mailflow run` whichever of its threads the kernel hands it to; a "
+     "stop whose threads overrun their 30 s together names the busy thread with its stack "
+     "and leaves (exit 0), SIGUSR1 writes every thread's stack and stops nothing, and the "
+     "row the stuck sender held is sent once by the next sender",
+     "tests/test_run.py::test_sigterm_handed_to_another_thread_stops_the_service, "
+     "tests/faults/test_kill.py::test_a_stop_that_overruns_names_the_busy_thread_and_leaves"),
     ("The host clock in UTC (or any zone) while the company is in Asia/Shanghai",
      "tests/faults/test_faults.py::test_host_clock_in_utc_company_in_shanghai"),
     ("Bad input: a corpus of malformed and hostile mails, the 50 MB and 10,000-part ones, "

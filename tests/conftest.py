@@ -239,7 +239,6 @@ ANYDATE = (
 )
 CLOCKFREE = (
     "test_poll_week.py::*embedded*",
-    "test_cli.py::test_demo_runs_the_pipeline_and_writes_its_files",
     "test_cli.py::test_demo_keep_running_serves_the_mailboxes_to_a_mail_client",
     "test_demo.py::test_out_*",
     "test_run.py::test_notice_arrives_within_seconds_of_the_report_via_idle",

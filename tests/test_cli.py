@@ -19,56 +19,6 @@ SAVED = datetime(2026, 11, 26, 12, 8, tzinfo=timezone.utc)
 INGESTED = "2026-11-27T10:00:00+08:00"
 
 
-def test_demo_runs_the_pipeline_and_writes_its_files(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "mailflow", "demo", "--out", str(tmp_path / "d")],
-                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
-    assert "[5/5]" in res.stderr
-    summary = (tmp_path / "d" / "summary.txt").read_text(encoding="utf-8")
-    assert "[4/5]" in res.stderr and "weekly_draft" in res.stderr
-    yang = next(line for line in summary.splitlines() if "杨帆" in line)
-    assert yang.split()[2:7] == ["✓", "✓", "MISSING", "✓", "✓"]
-    han = next(line for line in summary.splitlines() if "韩梅" in line)
-    assert han.split()[3] == "late"
-    assert "hr_not_cc" in next(line for line in summary.splitlines() if "赵磊" in line)
-    # One block per week: 沈洁's missing of Fri 11-20 excused by HR's correction, 蒋镕's
-    # 年假 on Wed 11-25 in the second week's block.
-    shen = next(line for line in summary.splitlines() if "沈洁" in line)
-    assert shen.split()[6] == "excused"
-    jiang = [line for line in summary.splitlines() if "蒋镕" in line]
-    assert len(jiang) == 3 and jiang[1].split()[4] == "leave"
-    wed = json.loads((tmp_path / "d" / "status-2026-11-18.json").read_text(encoding="utf-8"))
-    assert {p["email"]: p["status"] for p in wed["people"]}["yang.fan@example.com"] == "missing"
-    export = json.loads((tmp_path / "d" / "export.json").read_text(encoding="utf-8"))
-    # 钱主管's weekly report of W47 came in time, as HR's monthly mail says (按时).
-    assert [(r["email"], r["status"]) for r in export["reports"] if r["kind"] == "weekly"] \
-        == [("qian.zg@example.com", "on_time")]
-    assert any(v["code"] == "unknown_sender" for v in export["violations"])
-    # What each person received, as delivered by the SMTP server.
-    out = tmp_path / "d"
-    digest = next((out / "qian.zg@example.com").glob("*日清_华东_2026-11-18*.html"))
-    assert "杨帆" in digest.read_text(encoding="utf-8")
-    assert "未交" in digest.read_text(encoding="utf-8")
-    assert list((out / "hr@example.com").glob("*日清_华东_2026-11-18*.eml"))  # HR in Cc
-    notice = next((out / "zhao.lei@example.com").glob("*需要更正*.eml")).read_bytes()
-    from email import message_from_bytes
-    from email.policy import default
-    text_part = message_from_bytes(notice, policy=default).get_body(("plain",)).get_content()
-    assert "人事 hr@example.com 在收件人（To）里" in text_part
-    assert list((out / "han.mei@example.com").glob("*日报提醒*.eml"))
-    # Every kind of mail of the specification reached its people.
-    subjects = {p.name.split("-", 1)[1] for p in out.glob("*/*.eml")}
-    for prefix in ("日报提醒", "日报需要更正", "日清", "周报草稿", "周报提醒", "日报合规周报",
-                   "日报合规月报", "月底考核", "周六会议通知"):
-        assert any(s.startswith(prefix) for s in subjects), prefix
-    assert list((out / "gm@example.com").glob("*周六会议通知*.eml"))
-    draft = next((out / "qian.zg@example.com").glob("*周报草稿*.eml")).read_bytes()
-    assert b"xlsx" in draft
-    index = (out / "index.html").read_text(encoding="utf-8")
-    assert index.count('">原件</a>') == sum(1 for _ in out.glob("*/*.eml"))
-    assert "\ufffd" not in "".join(p.read_text(encoding="utf-8") for p in out.glob("*/*.html"))
-
-
 def test_ingest_eml_mbox_and_maildir(project, tmp_path):
     # None of these mails has a Received header: the arrival is the mbox "From " line's
     # time, the Maildir file name's delivery time, the Date header, and, for a mail with
@@ -240,8 +190,10 @@ def test_demo_keep_running_serves_the_mailboxes_to_a_mail_client(tmp_path):
 
     from imapclient import IMAPClient
 
+    # One week is enough mail to serve, and half the time of the default month.
     proc = subprocess.Popen([sys.executable, "-m", "mailflow", "demo", "--out",
-                             str(tmp_path / "d"), "--keep-running"], stdout=subprocess.PIPE,
+                             str(tmp_path / "d"), "--from", "2026-11-16", "--to", "2026-11-20",
+                             "--keep-running"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
     try:
         line = ""
@@ -254,7 +206,7 @@ def test_demo_keep_running_serves_the_mailboxes_to_a_mail_client(tmp_path):
         client.login(m.group(2), m.group(3))
         info = client.select_folder("INBOX", readonly=True)
         client.logout()
-        assert info[b"EXISTS"] > 50          # HR's mailbox holds the seeded reports
+        assert info[b"EXISTS"] > 40          # HR's mailbox holds the week's seeded reports
     finally:
         # SIGTERM, as systemd or a container stops it; SIGINT is ignored in a process
         # started by a test runner's worker, and the demo handles both itself. Handed to

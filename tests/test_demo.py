@@ -28,11 +28,17 @@ def demo(out: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory) -> Path:
+def demo_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One `mailflow demo` for the module: its output folder and what it printed."""
     root = tmp_path_factory.mktemp("demo")
     res = demo(root / "out", cwd=root)
     assert res.returncode == 0, res.stderr
-    return root / "out"
+    return root / "out", res
+
+
+@pytest.fixture(scope="module")
+def demo_out(demo_run) -> Path:
+    return demo_run[0]
 
 
 def mails(folder: Path) -> list:
@@ -57,6 +63,53 @@ def statuses(folder: Path) -> dict[str, dict[str, dict]]:
 def received(person: dict) -> datetime | None:
     at = person["received_at"]
     return datetime.fromisoformat(at).astimezone(CST) if at else None
+
+
+def test_demo_runs_the_pipeline_and_writes_its_files(demo_run):
+    out, res = demo_run
+    assert "[5/5]" in res.stderr
+    summary = (out / "summary.txt").read_text(encoding="utf-8")
+    assert "[4/5]" in res.stderr and "weekly_draft" in res.stderr
+    yang = next(line for line in summary.splitlines() if "杨帆" in line)
+    assert yang.split()[2:7] == ["✓", "✓", "MISSING", "✓", "✓"]
+    han = next(line for line in summary.splitlines() if "韩梅" in line)
+    assert han.split()[3] == "late"
+    assert "hr_not_cc" in next(line for line in summary.splitlines() if "赵磊" in line)
+    # One block per week: 沈洁's missing of Fri 11-20 excused by HR's correction, 蒋镕's
+    # 年假 on Wed 11-25 in the second week's block.
+    shen = next(line for line in summary.splitlines() if "沈洁" in line)
+    assert shen.split()[6] == "excused"
+    jiang = [line for line in summary.splitlines() if "蒋镕" in line]
+    assert len(jiang) == 3 and jiang[1].split()[4] == "leave"
+    wed = json.loads((out / "status-2026-11-18.json").read_text(encoding="utf-8"))
+    assert {p["email"]: p["status"] for p in wed["people"]}["yang.fan@example.com"] == "missing"
+    export = json.loads((out / "export.json").read_text(encoding="utf-8"))
+    # 钱主管's weekly report of W47 came in time, as HR's monthly mail says (按时).
+    assert [(r["email"], r["status"]) for r in export["reports"] if r["kind"] == "weekly"] \
+        == [("qian.zg@example.com", "on_time")]
+    assert any(v["code"] == "unknown_sender" for v in export["violations"])
+    # What each person received, as delivered by the SMTP server.
+    digest = next((out / "qian.zg@example.com").glob("*日清_华东_2026-11-18*.html"))
+    assert "杨帆" in digest.read_text(encoding="utf-8")
+    assert "未交" in digest.read_text(encoding="utf-8")
+    assert list((out / "hr@example.com").glob("*日清_华东_2026-11-18*.eml"))  # HR in Cc
+    notice = next((out / "zhao.lei@example.com").glob("*需要更正*.eml")).read_bytes()
+    from email import message_from_bytes
+    from email.policy import default
+    text_part = message_from_bytes(notice, policy=default).get_body(("plain",)).get_content()
+    assert "人事 hr@example.com 在收件人（To）里" in text_part
+    assert list((out / "han.mei@example.com").glob("*日报提醒*.eml"))
+    # Every kind of mail of the specification reached its people.
+    subjects = {p.name.split("-", 1)[1] for p in out.glob("*/*.eml")}
+    for prefix in ("日报提醒", "日报需要更正", "日清", "周报草稿", "周报提醒", "日报合规周报",
+                   "日报合规月报", "月底考核", "周六会议通知"):
+        assert any(s.startswith(prefix) for s in subjects), prefix
+    assert list((out / "gm@example.com").glob("*周六会议通知*.eml"))
+    draft = next((out / "qian.zg@example.com").glob("*周报草稿*.eml")).read_bytes()
+    assert b"xlsx" in draft
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.count('">原件</a>') == sum(1 for _ in out.glob("*/*.eml"))
+    assert "\ufffd" not in "".join(p.read_text(encoding="utf-8") for p in out.glob("*/*.html"))
 
 
 def test_every_reminder_went_to_someone_with_no_report_yet(demo_out):
