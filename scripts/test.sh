@@ -110,10 +110,17 @@ clock_run() {
 # whole once it ends.
 mkdir -p build
 pg_log=build/tests-postgresql.log
+rm -f build/tests-postgresql.ended
 echo "== the tests on PostgreSQL (beside the others; output follows them)"
 pg_started=$(date +%s)
-env MAILFLOW_TEST_DB=postgresql .venv/bin/python -m pytest "${workers[@]}" -m "not dbfree" "$@" \
-    >"$pg_log" 2>&1 &
+# Its end time is written when it ends, so the summary gives its own length, not the
+# time until the runs beside it are done.
+(
+    env MAILFLOW_TEST_DB=postgresql .venv/bin/python -m pytest "${workers[@]}" -m "not dbfree" "$@"
+    code=$?
+    date +%s >build/tests-postgresql.ended
+    exit $code
+) >"$pg_log" 2>&1 &
 pg_pid=$!
 run "on SQLite" .venv/bin/python -m pytest "${workers[@]}" "$@"
 clock_run "2027-01-04T09:00:00+08:00" "$@"
@@ -122,7 +129,7 @@ wait $pg_pid
 pg_code=$?
 echo "== the tests on PostgreSQL"
 cat "$pg_log"
-pg_took=$(( $(date +%s) - pg_started ))
+pg_took=$(( $(cat build/tests-postgresql.ended 2>/dev/null || date +%s) - pg_started ))
 if [ $pg_code = 0 ]; then
     summary+=("passed  on PostgreSQL ($((pg_took / 60))m$((pg_took % 60))s)")
 else
