@@ -37,8 +37,20 @@ failed=0
 # wait on a server, so two at a time use the machine's two cores instead of one. Each
 # worker starts its own Dovecot, PostgreSQL and SMTP servers on free loopback ports.
 workers=(-n "${MAILFLOW_TEST_WORKERS:-2}")
+mkdir -p build
 
-# run NAME COMMAND...: one pytest run; its outcome and wall time go to the summary.
+# record NAME CODE SECONDS: one run's outcome and wall time, for the summary.
+record() {
+    local name=$1 code=$2 took=$3
+    if [ "$code" = 0 ]; then
+        summary+=("passed  $name ($((took / 60))m$((took % 60))s)")
+    else
+        summary+=("FAILED  $name ($((took / 60))m$((took % 60))s, pytest exit $code)")
+        failed=1
+    fi
+}
+
+# run NAME COMMAND...: one pytest run in the foreground, its output as it comes.
 run() {
     local name=$1 started code
     shift
@@ -46,13 +58,36 @@ run() {
     started=$(date +%s)
     "$@"
     code=$?
-    local took=$(( $(date +%s) - started ))
-    if [ $code = 0 ]; then
-        summary+=("passed  $name ($((took / 60))m$((took % 60))s)")
-    else
-        summary+=("FAILED  $name ($((took / 60))m$((took % 60))s, pytest exit $code)")
-        failed=1
-    fi
+    record "$name" $code $(( $(date +%s) - started ))
+}
+
+# start ID NAME COMMAND...: one pytest run in the background, its output kept in
+# build/tests-ID.log and printed whole by `finish ID`, which waits for it. Its end time
+# is written when it ends, so the summary gives its own length.
+declare -A bg_pid bg_started bg_name
+start() {
+    local id=$1 name=$2 file="build/tests-$1"
+    shift 2
+    rm -f "$file.ended"
+    echo "== the tests $name: started beside the others, output follows when it ends"
+    bg_started[$id]=$(date +%s)
+    bg_name[$id]=$name
+    (
+        "$@"
+        code=$?
+        date +%s >"$file.ended"
+        exit $code
+    ) >"$file.log" 2>&1 &
+    bg_pid[$id]=$!
+}
+finish() {
+    local id=$1 file="build/tests-$1" code
+    local name=${bg_name[$id]} began=${bg_started[$id]}
+    wait "${bg_pid[$id]}"
+    code=$?
+    echo "== the tests $name"
+    cat "$file.log"
+    record "$name" $code $(( $(cat "$file.ended" 2>/dev/null || date +%s) - began ))
 }
 
 # faked WHEN COMMAND...: COMMAND with the wall clock starting at WHEN (ISO 8601) and
@@ -76,7 +111,9 @@ faked() {
 # every test that judges a date or a time, with one demo run, about two minutes each on
 # two cores. What judges no date (protocol, fault and kill tests, bad mail, instances,
 # the wheel) runs in the SQLite and PostgreSQL runs only, which have the whole suite.
-clock_run() {
+# clock_start WHEN: checks that faketime is there and takes effect, then starts the run.
+clocks=()
+clock_start() {
     local when=$1
     shift
     if ! command -v faketime >/dev/null 2>&1; then
@@ -98,44 +135,25 @@ clock_run() {
         failed=1
         return
     fi
-    run "under a clock at $when (SQLite)" faked "$when" .venv/bin/python -m pytest \
-        "${workers[@]}" -m "anydate and not clockfree" "$@"
+    start "clock-${when:0:4}" "under a clock at $when (SQLite)" faked "$when" .venv/bin/python -m pytest "${workers[@]}" \
+        -m "anydate and not clockfree" "$@"
+    clocks+=("clock-${when:0:4}")
 }
 
+# The four runs go two at a time: the tests mostly wait on servers, so one run alone
+# leaves a third of the two cores idle, and each run has its own servers and database.
 # On PostgreSQL: every test that opens the database (tests/conftest.py: a test that asks
-# for no database server, or is named in DBFREE, would repeat the SQLite run exactly).
-# It starts first and runs beside the others: the tests mostly wait on servers, so the
-# SQLite run alone leaves a third of the two cores idle; each run has its own servers
-# and database, and together they keep CI within its 15 minutes. Its output is printed
-# whole once it ends.
-mkdir -p build
-pg_log=build/tests-postgresql.log
-rm -f build/tests-postgresql.ended
-echo "== the tests on PostgreSQL (beside the others; output follows them)"
-pg_started=$(date +%s)
-# Its end time is written when it ends, so the summary gives its own length, not the
-# time until the runs beside it are done.
-(
-    env MAILFLOW_TEST_DB=postgresql .venv/bin/python -m pytest "${workers[@]}" -m "not dbfree" "$@"
-    code=$?
-    date +%s >build/tests-postgresql.ended
-    exit $code
-) >"$pg_log" 2>&1 &
-pg_pid=$!
+# for no database server, or is named in DBFREE, would repeat the SQLite run exactly),
+# beside the SQLite run. Then the two runs under a fake clock, side by side.
+start postgresql "on PostgreSQL" env MAILFLOW_TEST_DB=postgresql .venv/bin/python -m pytest \
+    "${workers[@]}" -m "not dbfree" "$@"
 run "on SQLite" .venv/bin/python -m pytest "${workers[@]}" "$@"
-clock_run "2027-01-04T09:00:00+08:00" "$@"
-clock_run "2030-12-31T23:30:00+08:00" "$@"
-wait $pg_pid
-pg_code=$?
-echo "== the tests on PostgreSQL"
-cat "$pg_log"
-pg_took=$(( $(cat build/tests-postgresql.ended 2>/dev/null || date +%s) - pg_started ))
-if [ $pg_code = 0 ]; then
-    summary+=("passed  on PostgreSQL ($((pg_took / 60))m$((pg_took % 60))s)")
-else
-    summary+=("FAILED  on PostgreSQL ($((pg_took / 60))m$((pg_took % 60))s, pytest exit $pg_code)")
-    failed=1
-fi
+clock_start "2027-01-04T09:00:00+08:00" "$@"
+clock_start "2030-12-31T23:30:00+08:00" "$@"
+finish postgresql
+for id in "${clocks[@]}"; do
+    finish "$id"
+done
 
 echo "== summary"
 printf '%s\n' "${summary[@]}"
