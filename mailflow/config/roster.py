@@ -75,33 +75,47 @@ def load_roster(path: Path) -> Roster:
     rows = read_rows(path, HEADER, "create the roster CSV with the header "
                      + ",".join(HEADER) + " or fix [company] roster")
     people: list[Person] = []
+    # Every command reads the roster at its start: at 50,000 people this loop is most of
+    # a status's second. A roster holds few distinct dates, so each is parsed once.
+    dates: dict[str, date | None] = {"": None}
+
+    def day(value: str, n: int, column: str) -> date | None:
+        if value in dates:
+            return dates[value]
+        found = cell_date(value, file, n, column, problems)
+        if found is not None:
+            dates[value] = found
+        return found
+
     for n, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
+        cells = [c.strip() for c in row]
+        if not any(cells):
             continue
-        if len(row) != len(HEADER):
+        if len(cells) != len(HEADER):
             problems.append(Problem(file, f"line {n}", f"has {len(row)} cells, not {len(HEADER)}",
                                     "give every row all eight columns (empty cells allowed)"))
             continue
-        cells = dict(zip(HEADER, (c.strip() for c in row)))
-        email = cells["email"].lower()
+        given_email, name, given_role, region, supervisor, start_cell, end_cell, given_probation \
+            = cells
+        email = given_email.lower()
         if email.count("@") != 1 or " " in email:
-            problems.append(Problem(file, f"line {n}, email", f"{cells['email']!r} is not an address",
+            problems.append(Problem(file, f"line {n}, email", f"{given_email!r} is not an address",
                                     "write one plain address, e.g. zhang.san@example.com"))
-        role = cells["role"].lower()
+        role = given_role.lower()
         if role not in ROLES:
-            problems.append(Problem(file, f"line {n}, role", f"{cells['role']!r} is not a role",
+            problems.append(Problem(file, f"line {n}, role", f"{given_role!r} is not a role",
                                     f"use one of: {', '.join(ROLES)}"))
-        probation = cells["probation"].lower()
+        probation = given_probation.lower()
         if probation not in ("", "yes", "no"):
-            problems.append(Problem(file, f"line {n}, probation", f"{cells['probation']!r}",
+            problems.append(Problem(file, f"line {n}, probation", f"{given_probation!r}",
                                     "write yes or no"))
-        start = cell_date(cells["start_date"], file, n, "start_date", problems)
-        end = cell_date(cells["end_date"], file, n, "end_date", problems)
+        start = day(start_cell, n, "start_date")
+        end = day(end_cell, n, "end_date")
         if start and end and end < start:
             problems.append(Problem(file, f"line {n}, end_date", f"{end} is before {start}",
                                     "correct the dates: end_date is the last day in this role"))
-        people.append(Person(email, cells["name"], role, cells["region"],
-                             cells["supervisor"].lower(), start, end, probation == "yes"))
+        people.append(Person(email, name, role, region, supervisor.lower(), start, end,
+                             probation == "yes"))
     problems.extend(_cross_check(people, file, rows))
     if problems:
         raise ConfigError(problems)
@@ -129,6 +143,7 @@ def _cross_check(people: list[Person], file: str, rows: list[list[str]]) -> list
                         f"{email} appears twice for overlapping dates (also line {line_of[id(a)]})",
                         "keep one row per person and period: end the old row (end_date) the day "
                         "before the new one starts"))
+    supervisors: dict[str, list[Person]] = {}
     for p in people:
         if p.role != "sales":
             continue
@@ -137,7 +152,10 @@ def _cross_check(people: list[Person], file: str, rows: list[list[str]]) -> list
             problems.append(Problem(file, f"line {line}, supervisor", f"{p.email} has no supervisor",
                                     "write the address of the regional supervisor"))
             continue
-        sups = [s for s in by_email.get(p.supervisor, []) if s.role == "supervisor"]
+        sups = supervisors.get(p.supervisor)
+        if sups is None:
+            sups = supervisors[p.supervisor] = [s for s in by_email.get(p.supervisor, [])
+                                                if s.role == "supervisor"]
         if not sups:
             problems.append(Problem(file, f"line {line}, supervisor",
                                     f"{p.supervisor} is not a supervisor on the roster",
