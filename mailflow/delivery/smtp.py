@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 from email.utils import parseaddr
-from functools import lru_cache
 
 import aiosmtplib
 from aiosmtplib import (SMTPException, SMTPRecipientRefused, SMTPResponseException,
@@ -36,7 +34,7 @@ from ..store import leases
 from ..app import App
 from ..errors import ConfigError, UserError
 from ..config.settings import Smtp, read_secret
-from ..config.tlsfix import tls_fix
+from ..config.tlsfix import tls_context, tls_fix
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,23 +93,12 @@ def _words(exc: SMTPResponseException) -> str:
     return f"{exc.code} {exc.message}".strip()
 
 
-@lru_cache(maxsize=None)
-def _tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
-    # Made once per process: loading the CA bundle costs ~0.1 s, which every connection
-    # paid (a send pass opens several). A context is meant to be shared.
-    context = ssl.create_default_context(cafile=ca_file)
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 def _client(cfg: Smtp) -> aiosmtplib.SMTP:
     tls = cfg.security != "none"
     return aiosmtplib.SMTP(hostname=cfg.host, port=cfg.port, use_tls=cfg.security == "ssl",
                            start_tls=True if cfg.security == "starttls" else False,
                            timeout=cfg.timeout,
-                           tls_context=_tls_context(cfg.ca_file, cfg.verify_tls) if tls else None)
+                           tls_context=tls_context(cfg.ca_file, cfg.verify_tls) if tls else None)
 
 
 def _reason(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from ..errors import UserError
 from .rawmail import RawMail
 from ..config.settings import Mailbox, is_loopback
+from ..config.tlsfix import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -175,18 +176,7 @@ class Client(IMAPClient):
 
 
 def _tls_context(box: Mailbox) -> ssl.SSLContext:
-    return _context(box.ca_file, box.verify_tls)
-
-
-@lru_cache(maxsize=None)
-def _context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
-    # Made once per process: loading the CA bundle costs ~0.1 s, paid at every reconnect
-    # otherwise. A context is meant to be shared by many connections.
-    ctx = ssl.create_default_context(cafile=ca_file)
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+    return tls_context(box.ca_file, box.verify_tls)
 
 
 def connect(box: Mailbox, password: str) -> Client:
