@@ -85,3 +85,27 @@ def test_spool_gives_back_its_rows_and_measures_them_as_a_list_does():
     sheet_xml = [zipfile.ZipFile(f).read("xl/worksheets/sheet1.xml")
                  for f in (from_spool, io.BytesIO(listed))]
     assert sheet_xml[0] == sheet_xml[1]      # the same widths, dimension and cells
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from mailflow.records.export import indented  # noqa: E402
+
+_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
+            | st.text(alphabet=st.characters(codec="utf-8")) | st.sampled_from(
+                ["日报", "拜访\n两家", "\u2028", "\"引号\" \\ \t", ""]))
+_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=4),
+                     max_leaves=20)
+
+
+@given(_JSON, st.sampled_from(["", "  ", "    "]))
+def test_indented_is_json_dumps_indent_2_byte_for_byte(value, pad):
+    assert indented(value, pad) == json.dumps(value, ensure_ascii=False, indent=2).replace(
+        "\n", "\n" + pad)
+
+
+def test_indented_refuses_what_json_refuses():
+    import pytest
+    with pytest.raises(TypeError):
+        indented({"a": [object()]})
