@@ -98,13 +98,15 @@ def close_month(app: App, first: date) -> list[str]:
     # A form is owed by who was in the role on the day it was due and has not left since.
     indicators_day = indicators_due(app, first).date()
     owed: set[str] = set()
+    rows: list[dict[str, Any]] = []   # inserted in one statement: a company owes thousands
     with app.db.begin() as session:
         for sup in sorted(teams):
             if (sup, "assessment") not in handed and \
                     on_roster_for(app, sup, "supervisor", due.date(), today):
-                queries.add_violation(session, email=sup, day=first, code="assessment_missing",
-                                      detail=f"{label}: none by {due.astimezone(app.tz):%m-%d %H:%M}",
-                                      mail_id=None, now=now, scope="day")
+                rows.append(queries.violation_row(
+                    email=sup, day=first, code="assessment_missing",
+                    detail=f"{label}: none by {due.astimezone(app.tz):%m-%d %H:%M}",
+                    mail_id=None, now=now, scope="day"))
                 found.append(f"{sup}: assessment_missing")
             for person in teams[sup]:
                 if person.email in owed:
@@ -112,10 +114,11 @@ def close_month(app: App, first: date) -> list[str]:
                 owed.add(person.email)
                 if (person.email, "indicators") not in handed and \
                         on_roster_for(app, person.email, "sales", indicators_day, today):
-                    queries.add_violation(session, email=person.email, day=first,
-                                          code="indicators_missing", detail=label,
-                                          mail_id=None, now=now, scope="day")
+                    rows.append(queries.violation_row(
+                        email=person.email, day=first, code="indicators_missing",
+                        detail=label, mail_id=None, now=now, scope="day"))
                     found.append(f"{person.email}: indicators_missing")
+        queries.insert_violations(session, rows)
     return found
 
 

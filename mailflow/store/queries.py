@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..inbound.identity import dedupe_key
 from ..inbound.rawmail import RawMail
+from .among import among
 from .models import DayClose, FolderState, Mail, MailLocation, Violation
 
 
@@ -23,7 +24,7 @@ def record_mails(session: Session, raws: list[RawMail], now: datetime) -> int:
     keys = sorted({k for (k, _, _), _ in keyed})
     for start in range(0, len(keys), 500):
         known.update((k, i) for k, i in session.execute(select(Mail.dedupe_key, Mail.id).where(
-            Mail.dedupe_key.in_(keys[start:start + 500]))))
+            among(Mail.dedupe_key, keys[start:start + 500]))))
     fresh: dict[str, dict[str, Any]] = {}
     for (key, mid, digest), raw in keyed:
         if key in known or key in fresh:
@@ -80,13 +81,19 @@ def violation_key(code: str, email: str, day: date, scope: str, mail_id: int | N
     return f"{code}|{email}|{day.isoformat()}|{scope}|{mail_id or ''}|{detail}"[:400]
 
 
+def violation_row(*, email: str, day: date, code: str, detail: str, mail_id: int | None,
+                  now: datetime, scope: str) -> dict[str, Any]:
+    """A row for `insert_violations`, with the key that makes it the same one again."""
+    return {"key": violation_key(code, email, day, scope, mail_id, detail), "email": email,
+            "date": day, "code": code, "scope": scope, "detail": detail, "mail_id": mail_id,
+            "recorded_at": now}
+
+
 def add_violation(session: Session, *, email: str, day: date, code: str, detail: str,
                   mail_id: int | None, now: datetime, scope: str) -> None:
     """Insert once: the key says what makes this violation the same one again."""
-    insert_violations(session, [{
-        "key": violation_key(code, email, day, scope, mail_id, detail), "email": email,
-        "date": day, "code": code, "scope": scope, "detail": detail, "mail_id": mail_id,
-        "recorded_at": now}])
+    insert_violations(session, [violation_row(email=email, day=day, code=code, detail=detail,
+                                              mail_id=mail_id, now=now, scope=scope)])
 
 
 def insert_violations(session: Session, rows: list[dict[str, Any]]) -> None:
