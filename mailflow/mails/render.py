@@ -28,15 +28,32 @@ def one_line(value: str) -> str:
     return " ".join("".join(ch if ch >= " " else " " for ch in value).split())
 
 
+class _Environment(Environment):
+    """Jinja's environment, with `row.name` on a dict read as the key at once. Jinja tries
+    the attribute first and a dict has none, so each such lookup raised and caught an
+    AttributeError: a third of rendering a day's digests. A key wins over a dict method
+    of the same name (`row.items` is the row's items); the contexts mailflow passes have
+    no such keys, and a template on a dict method still finds it."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
 class Renderer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         loader = FileSystemLoader(str(folder))
-        self.text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined,
+        self.text = _Environment(loader=loader, autoescape=False, undefined=StrictUndefined,
                                 keep_trailing_newline=True)
-        self.html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
+        self.html = _Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
         self._problems: dict[str, Any] | None = None
         self._snippets: dict[str, Template] = {}
+        self._labels: dict[tuple[str, str], str] = {}
 
     def render(self, kind: str, context: dict[str, Any]) -> Rendered:
         try:
@@ -62,8 +79,15 @@ class Renderer:
 
     def label(self, code: str, detail: str = "") -> str:
         """The short name of a status or rule code (templates/problems.toml [labels])."""
-        text = self._wording().get("labels", {}).get(code, code)
-        return self._compiled(text).render(detail=detail)
+        # A day's digests label 50,000 people with a handful of codes and details: each
+        # pair is rendered once.
+        found = self._labels.get((code, detail))
+        if found is None:
+            if len(self._labels) >= 10_000:
+                self._labels.clear()
+            text = self._wording().get("labels", {}).get(code, code)
+            found = self._labels[(code, detail)] = self._compiled(text).render(detail=detail)
+        return found
 
     def _compiled(self, source: str) -> Template:
         # A digest labels every person's status: compile each wording once, not per use.
