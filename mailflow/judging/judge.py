@@ -31,6 +31,7 @@ from .sections import extract
 from . import reviews
 from ..parsing.replytext import own_text
 from ..store import leave, queries
+from ..store.among import among
 from ..store.models import Mail, Report, Violation
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ def store(session: Session, chunk: list[Assessment], ctx: Context,
     if not ids:
         return []
     open_ids = set(session.scalars(
-        select(Mail.id).where(Mail.id.in_(ids), Mail.state == "received")
+        select(Mail.id).where(among(Mail.id, ids), Mail.state == "received")
         .with_for_update(skip_locked=True)))
     chunk = [a for a in chunk if a.mail_id in open_ids]
     if not chunk:

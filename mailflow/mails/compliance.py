@@ -19,6 +19,7 @@ from ..records.clearing import figures as clearing_figures
 from ..records.stats import (PersonPeriod, on_roster_for, person_periods_chunked,
                              record_start, teams_between, unreadable_and_suspect,
                              weekly_reports)
+from ..store.among import among
 from ..store.models import Report, Violation
 
 
@@ -194,7 +195,7 @@ def _codes(app: App, emails: list[str], start: date, end: date
     with app.read() as session:
         for email, day, code in session.execute(select(Violation.email, Violation.date,
                                                        Violation.code).where(
-                Violation.date >= start, Violation.date <= end, Violation.email.in_(emails),
+                Violation.date >= start, Violation.date <= end, among(Violation.email, emails),
                 Violation.withdrawn.is_(False))):
             codes.setdefault((email, day), set()).add(code)
     return codes

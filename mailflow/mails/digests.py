@@ -19,6 +19,7 @@ from ..records.clearing import TeamDay, team_days
 from ..records.transition import ended, hr_on_digest
 from ..records.days import PersonDay, day_status
 from ..store import queries
+from ..store.among import among
 from ..store.models import Report, Violation
 from .letters import (COLOURS, Letter, Queued, money, name_of, per_team, queue_letters,
                       renderer_for, weekday_label)
@@ -46,14 +47,15 @@ def day_reads(app: App, day: date, teams: list[tuple[Person, list[Person]]]) -> 
         cutoff = closed.closed_at if closed is not None else app.now()
         for r in session.execute(select(
                 Report.email, Report.received_at, Report.mail_id, Report.metrics,
-                Report.fields).where(
+                # Only the section the digest quotes: the whole report is most of the row.
+                Report.fields["issues"].as_string().label("issues")).where(
                 Report.report_date == day, Report.kind == "daily",
-                Report.email.in_(emails)).order_by(Report.received_at, Report.id)):
+                among(Report.email, emails)).order_by(Report.received_at, Report.id)):
             reports[r.email].append(r)
         for v in session.execute(select(
                 Violation.email, Violation.code, Violation.detail, Violation.scope,
                 Violation.mail_id).where(
-                Violation.date == day, Violation.email.in_(emails),
+                Violation.date == day, among(Violation.email, emails),
                 Violation.withdrawn.is_(False)).order_by(Violation.id)):
             violations[v.email].append(v)
     prev = previous_workday(app, day)
@@ -123,8 +125,8 @@ def digest_context(app: App, day: date, supervisor: Person, team: list[Person],
                       if st.approved_by else ""} if st.leave else None,
             "metrics": {k: money(metrics.get(k, 0) or 0) for k in totals} if report else None,
         })
-        if report and report.fields.get("issues", "").strip() not in ("", "无"):
-            issues.append({"name": person.name, "text": report.fields["issues"].strip()})
+        if report and (report.issues or "").strip() not in ("", "无"):
+            issues.append({"name": person.name, "text": report.issues.strip()})
     due = deadline_for(day, app.context())
     return {"unreviewed": unreviewed_before(app, day, supervisor, reads.before),
             "supervisor_name": supervisor.name, "region": supervisor.region or team[0].region,

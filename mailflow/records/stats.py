@@ -18,6 +18,7 @@ from ..dates.periods import weekly_due
 from ..config.codes import BREAK_CODES
 from ..config.roster import Person
 from ..store import leave
+from ..store.among import among
 from ..store.models import DayClose, Mail, Report, Violation
 
 
@@ -81,7 +82,7 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
             Report.kind == "daily", Report.report_date >= start, Report.report_date <= end,
             Report.received_at <= app.now())
         if not everyone:
-            query = query.where(Report.email.in_(emails))
+            query = query.where(among(Report.email, emails))
         # Streamed (a server-side cursor on PostgreSQL): only the first version of each
         # day (its status and time) and, for figures, the latest are kept.
         first: dict[tuple[str, date], tuple[str, datetime]] = {}
@@ -101,7 +102,7 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
             Violation.date >= start, Violation.date <= end, Violation.code.in_(BREAK_CODES),
             Violation.withdrawn.is_(False))
         if not everyone:
-            query = query.where(Violation.email.in_(emails))
+            query = query.where(among(Violation.email, emails))
         violations = session.execute(query).all()
         closed = set(session.scalars(select(DayClose.day).where(DayClose.day >= start,
                                                                 DayClose.day <= end)))

@@ -36,6 +36,7 @@ from ..config.settings import Mailbox
 from ..delivery import outbox
 from ..records.health import folder_key
 from ..store import queries
+from ..store.among import among
 from ..store.models import Mail, ServerProblem
 from ..judging.workers import Assessor, worker_count
 
@@ -184,7 +185,7 @@ def _by_bytes(mails: list[Pending]) -> Iterator[list[Pending]]:
 def _loaded(app: App, ids: list[int]) -> list[Pending]:
     with app.read() as session:
         rows = session.execute(select(Mail.id, Mail.raw, Mail.received_at, Mail.truncated,
-                                      Mail.size).where(Mail.id.in_(ids), Mail.state == "received")
+                                      Mail.size).where(among(Mail.id, ids), Mail.state == "received")
                                .order_by(Mail.id))
         return [Pending(r.id, queries.decompress(r.raw), r.received_at, r.truncated, r.size)
                 for r in rows]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..config.policy import LeaveRules
 from ..dates.workdays import Workdays
+from .among import among
 from .models import LeaveEntry, Violation
 
 Day = tuple[str, date]   # (email, day)
@@ -78,8 +79,8 @@ def cover(session: Session, rules: LeaveRules, workdays: Workdays, start: date, 
         Violation.withdrawn_reason.not_like(_LEAVE_PREFIX + "%"),
         Violation.date >= start, Violation.date <= end)
     if wanted is not None and len(wanted) <= 500:
-        query = query.where(LeaveEntry.email.in_(wanted))
-        withdrawn = withdrawn.where(Violation.email.in_(wanted))
+        query = query.where(among(LeaveEntry.email, wanted))
+        withdrawn = withdrawn.where(among(Violation.email, wanted))
     keep = None if wanted is None else set(wanted)
     out = Cover()
     for entry in session.scalars(query.order_by(LeaveEntry.id)):
