@@ -179,3 +179,13 @@ def test_team_periods_read_together_are_each_teams_own_person_periods(company: P
             assert together[sup] == alone
             assert team_periods(app, start, end, teams, items=False)[sup] == \
                 person_periods(app, start, end, team, supervisor=sup, items=False)
+
+
+def test_close_day_names_twenty_missing_and_counts_the_rest(company: Project) -> None:
+    # Nobody reported on Monday 11-30: all 24 salespeople are missing.
+    res = company.cli("close-day", "--date", "2026-11-30", now="2026-12-01T09:00+08:00")
+    assert res.code == 0, res.err
+    line = res.out.splitlines()[0]
+    assert line.startswith("2026-11-30 closed: 24 missing: s0x0@example.com, ")
+    assert line.count("@example.com") == 20
+    assert line.endswith(" and 4 more (`mailflow status --date 2026-11-30` lists everyone)")

@@ -123,6 +123,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if counts.errors else 0
 
 
+SHOW_MISSING = 20   # names close-day prints; a large company misses thousands a day
+
+
 def cmd_close_day(args: argparse.Namespace) -> int:
     from ..records.days import close_day
     from ..mails.digests import queue_digests
@@ -134,8 +137,12 @@ def cmd_close_day(args: argparse.Namespace) -> int:
         print(f"{day} is not a workday: nobody is missing, no digests.")
         return 0
     again = " (already closed; nothing new)" if result.already_closed else ""
+    shown = result.missing[:SHOW_MISSING]
+    more = len(result.missing) - len(shown)
     print(f"{day} closed{again}: {len(result.missing)} missing"
-          + (f": {', '.join(result.missing)}" if result.missing else ""))
+          + (f": {', '.join(shown)}" if shown else "")
+          + (f" and {more} more (`mailflow status --date {day}` lists everyone)"
+             if more else ""))
     if app.settings.smtp is None:
         print("no [smtp] section in the settings: supervisor digests are not written.")
         return 0
