@@ -37,6 +37,7 @@ class Roster:
         # Who was on the roster each day, by role: a command over thousands of teams asks
         # for the same few days again and again, and each answer is a pass over everyone.
         self._on: dict[tuple[date, str | None], list[Person]] = {}
+        self._teams: dict[date, dict[str, list[Person]]] = {}
         for p in people:
             self._by_email.setdefault(p.email, []).append(p)
 
@@ -46,6 +47,20 @@ class Roster:
             if p.active_on(day):
                 return p
         return None
+
+    def rows(self, email: str) -> list[Person]:
+        """Every row of this address, in roster order."""
+        return list(self._by_email.get(email.lower(), ()))
+
+    def teams_on(self, day: date) -> dict[str, list[Person]]:
+        """Supervisor's address → the salespeople reporting to them that day, in roster
+        order. Kept per day: a command over 2,000 teams asks for a few teams at a time."""
+        found = self._teams.get(day)
+        if found is None:
+            found = self._teams[day] = {}
+            for p in self.on(day, "sales"):
+                found.setdefault(p.supervisor, []).append(p)
+        return found
 
     def known(self, email: str) -> bool:
         return email.lower() in self._by_email

@@ -154,11 +154,8 @@ def unreviewed_before(app: App, day: date, supervisor: Person,
 
 
 def teams(app: App, day: date) -> list[tuple[Person, list[Person]]]:
-    by_sup: dict[str, list[Person]] = {}
-    for person in app.roster.on(day, "sales"):
-        by_sup.setdefault(person.supervisor, []).append(person)
     out = []
-    for email, team in sorted(by_sup.items()):
+    for email, team in sorted(app.roster.teams_on(day).items()):
         sup = app.roster.person(email, day)
         if sup is not None:
             out.append((sup, sorted(team, key=lambda p: p.email)))

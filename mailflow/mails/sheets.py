@@ -70,12 +70,15 @@ class Spool:
         self.longest = 0                  # cells in the longest row
 
     def add(self, row: Sequence[object]) -> None:
+        widest = self.widest
+        if len(row) > len(widest):
+            widest.extend([0] * (len(row) - len(widest)))
         for i, value in enumerate(row):
-            shown = len(_shown(value))
-            if i >= len(self.widest):
-                self.widest.append(shown)
-            elif shown > self.widest[i]:
-                self.widest[i] = shown
+            # Most cells are text, shown as they are: measured without a call (a million
+            # rows of a dozen cells at 50,000 people).
+            shown = len(value) if type(value) is str else len(_shown(value))
+            if shown > widest[i]:
+                widest[i] = shown
         self.longest = max(self.longest, len(row))
         self.count += 1
         self._chunk.append(row)
