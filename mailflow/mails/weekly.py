@@ -73,9 +73,16 @@ def week_reads(app: App, monday: date, teams: dict[str, list[Any]]) -> WeekReads
     end = monday + timedelta(days=6)
     compared, _, upto, span = _compared_span(app, monday)
     this = team_periods(app, monday, end, teams)
-    upto_pp = team_periods(app, monday, upto, teams) if compared else {}
+    # The compared figures need the metrics only, not the reports' text; once the whole
+    # week is due they are this week's own.
+    if not compared:
+        upto_pp = {}
+    elif upto == end:
+        upto_pp = this
+    else:
+        upto_pp = team_periods(app, monday, upto, teams, items=False)
     before = team_periods(app, monday - timedelta(days=7), monday - timedelta(days=7 - span),
-                          teams) if compared else {}
+                          teams, items=False) if compared else {}
     clearing = {f.supervisor.email: f.as_row()
                 for f in clearing_figures(app, monday, end, set(teams))}
     return WeekReads(this, upto_pp, before, clearing)
