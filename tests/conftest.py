@@ -26,6 +26,9 @@ from servers import Dovecot, Postgres, SmtpServer  # noqa: E402
 ON_POSTGRES = os.environ.get("MAILFLOW_TEST_DB") == "postgresql"
 
 ROOT = Path(__file__).resolve().parent.parent
+# The parsed rosters the commands keep (config/rostercache.py) go to the build folder,
+# not to the home of whoever runs the tests.
+os.environ.setdefault("MAILFLOW_CACHE_DIR", str(ROOT / "build" / "test-cache"))
 # The clock of every command a test runs without a time of its own: no test reads the
 # wall clock (scripts/test.sh runs the suite under a clock in 2027 and in 2030 too).
 CLOCK = "2026-11-30T10:00:00+08:00"

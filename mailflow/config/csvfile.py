@@ -11,12 +11,14 @@ from pathlib import Path
 from ..errors import ConfigError, Problem
 
 
-def read_rows(path: Path, header: tuple[str, ...], missing_fix: str) -> list[list[str]]:
-    """Every row of the file, the header first; a ConfigError when the file is missing,
-    not UTF-8 or starts with another header."""
+def read_rows(path: Path, header: tuple[str, ...], missing_fix: str,
+              data: bytes | None = None) -> list[list[str]]:
+    """Every row of the file (or of `data`, its bytes read already), the header first; a
+    ConfigError when the file is missing, not UTF-8 or starts with another header."""
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig") if data is None \
+            else data.decode("utf-8-sig")
     except FileNotFoundError:
         raise ConfigError([Problem(file, "(file)", "does not exist", missing_fix)]) from None
     except UnicodeDecodeError:

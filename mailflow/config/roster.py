@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import ConfigError, Problem
+from . import rostercache
 from .csvfile import cell_date, read_rows
 
 HEADER = ("email", "name", "role", "region", "supervisor", "start_date", "end_date", "probation")
@@ -85,10 +86,27 @@ class Roster:
 
 
 def load_roster(path: Path) -> Roster:
+    """The roster at `path`, checked: a ConfigError names each problem. A roster read
+    before, unchanged, comes from the cache (config/rostercache.py)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = None          # read_rows says what is wrong with the file
+    if data is not None:
+        people = rostercache.load(data)
+        if people is not None:
+            return Roster(people)
+    roster = _parse(path, data)
+    if data is not None:
+        rostercache.store(data, roster.people)
+    return roster
+
+
+def _parse(path: Path, data: bytes | None) -> Roster:
     problems: list[Problem] = []
     file = str(path)
     rows = read_rows(path, HEADER, "create the roster CSV with the header "
-                     + ",".join(HEADER) + " or fix [company] roster")
+                     + ",".join(HEADER) + " or fix [company] roster", data)
     people: list[Person] = []
     # Every command reads the roster at its start: at 50,000 people this loop is most of
     # a status's second. A roster holds few distinct dates, so each is parsed once.
