@@ -12,6 +12,7 @@ from .csvfile import cell_date, read_rows
 
 HEADER = ("email", "name", "role", "region", "supervisor", "start_date", "end_date", "probation")
 ROLES = ("sales", "supervisor", "hr", "management")
+_CODE = Path(__file__).read_bytes()   # part of the cache key: what parsed the roster
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,12 @@ def load_roster(path: Path) -> Roster:
     except OSError:
         data = None          # read_rows says what is wrong with the file
     if data is not None:
-        people = rostercache.load(data)
+        people = rostercache.load(data, _CODE)
         if people is not None:
             return Roster(people)
     roster = _parse(path, data)
     if data is not None:
-        rostercache.store(data, roster.people)
+        rostercache.store(data, _CODE, roster.people)
     return roster
 
 

@@ -28,29 +28,24 @@ def folder() -> Path | None:
     return Path(base) / "mailflow" if base else None
 
 
-def _code() -> bytes:
-    # The parsing and checking code is part of the key: a cached roster is what that
-    # code made of those bytes.
-    from . import roster
-    return Path(roster.__file__).read_bytes()
+def key(data: bytes, code: bytes) -> str:
+    """The entry of a file's bytes as read by `code` (the parsing and checking module's
+    own source: a cached roster is what that code made of those bytes)."""
+    return hashlib.sha256(hashlib.sha256(code).digest() + data).hexdigest()
 
 
-def key(data: bytes) -> str:
-    return hashlib.sha256(hashlib.sha256(_code()).digest() + data).hexdigest()
-
-
-def load(data: bytes) -> Any | None:
+def load(data: bytes, code: bytes) -> Any | None:
     where = folder()
     if where is None:
         return None
     try:
-        with open(where / f"roster-{key(data)}.pickle", "rb") as fh:
+        with open(where / f"roster-{key(data, code)}.pickle", "rb") as fh:
             return pickle.load(fh)
     except Exception:      # missing, unreadable, truncated, from another Python: parse
         return None
 
 
-def store(data: bytes, value: Any) -> None:
+def store(data: bytes, code: bytes, value: Any) -> None:
     where = folder()
     if where is None:
         return
@@ -59,7 +54,7 @@ def store(data: bytes, value: Any) -> None:
         fd, tmp = tempfile.mkstemp(dir=where, prefix=".roster-", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, where / f"roster-{key(data)}.pickle")   # readers see all or nothing
+        os.replace(tmp, where / f"roster-{key(data, code)}.pickle")   # readers see all or nothing
         entries = sorted(where.glob("roster-*.pickle"), key=lambda p: p.stat().st_mtime,
                          reverse=True)
         for old in entries[KEEP:]:
