@@ -87,6 +87,8 @@ def test_spool_gives_back_its_rows_and_measures_them_as_a_list_does():
     assert sheet_xml[0] == sheet_xml[1]      # the same widths, dimension and cells
 
 
+from collections import OrderedDict  # noqa: E402
+
 from hypothesis import given, strategies as st  # noqa: E402
 
 from mailflow.records.export import indented  # noqa: E402
@@ -95,6 +97,9 @@ _SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True
             | st.text(alphabet=st.characters(codec="utf-8")) | st.sampled_from(
                 ["日报", "拜访\n两家", "\u2028", "\"引号\" \\ \t", ""]))
 _JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4)
+                     | st.lists(inner, max_size=3).map(tuple)
+                     | st.dictionaries(st.text(max_size=4), inner, max_size=3).map(
+                         OrderedDict)
                      | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=4),
                      max_leaves=20)
 

@@ -167,7 +167,35 @@ def indented(value: Any, pad: str = "") -> str:
     """`json.dumps(value, ensure_ascii=False, indent=2)` with `pad` after each line break,
     the same text. json's indenting encoder is written in Python and was most of a
     50,000-person `status --json`; this one lays out the containers and leaves the
-    scalars to json's C quoting."""
+    strings to json's C quoting. The common scalars are written in the containers' loop:
+    a call per value was a third of the time."""
+    kind = type(value)
+    if kind is dict:
+        if not value:
+            return "{}"
+        inner = pad + "  "
+        lines = []
+        for key, item in value.items():
+            if type(key) is not str:
+                # json turns other keys into strings by rules of its own: let it.
+                return json.dumps(value, ensure_ascii=False, indent=2).replace("\n",
+                                                                               "\n" + pad)
+            of = type(item)
+            text = _STRING(item) if of is str else "null" if item is None else \
+                indented(item, inner)
+            lines.append(f"{inner}{_STRING(key)}: {text}")
+        return "{\n" + ",\n".join(lines) + f"\n{pad}}}"
+    if kind is list or kind is tuple:
+        if not value:
+            return "[]"
+        inner = pad + "  "
+        return "[\n" + ",\n".join(
+            inner + (_STRING(item) if type(item) is str else indented(item, inner))
+            for item in value) + f"\n{pad}]"
+    return _scalar(value, pad)
+
+
+def _scalar(value: Any, pad: str) -> str:
     if isinstance(value, str):
         return _STRING(value)
     if value is None:
@@ -180,19 +208,8 @@ def indented(value: Any, pad: str = "") -> str:
         return int.__repr__(value)
     if isinstance(value, float) and math.isfinite(value):
         return float.__repr__(value)
-    inner = pad + "  "
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        if not all(isinstance(k, str) for k in value):
-            # json turns other keys into strings by rules of its own: let it.
-            return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + pad)
-        return ("{\n" + ",\n".join(f"{inner}{_STRING(k)}: {indented(v, inner)}"
-                                   for k, v in value.items()) + f"\n{pad}}}")
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]"
-        return "[\n" + ",\n".join(inner + indented(v, inner) for v in value) + f"\n{pad}]"
+    if isinstance(value, (dict, list, tuple)):     # a subclass: json sees what it is
+        return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + pad)
     # NaN, infinities and anything json refuses: its own text, or its own TypeError.
     return json.dumps(value, ensure_ascii=False)
 
