@@ -199,7 +199,9 @@ def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: (out.append(proc.communicate()[0]), done.set()))
     reader.start()
-    while not done.wait(0.02):
+    # Every 100 ms: reading the tree's smaps every 20 ms took half a core of the two, and
+    # the command measured ran slower for it.
+    while not done.wait(0.1):
         peak = max(peak, sum(_pss(p) for p in _tree(proc.pid)))
     took = time.perf_counter() - t
     reader.join()

@@ -8,9 +8,12 @@ they were seen, reports, verdicts) are then copied region by region into the mea
 database with the people's addresses and names changed, in bulk inserts. So every region
 has the same pattern of late, missing and incomplete days, and each mail row keeps the
 bytes of a real one. Each command then runs as its own process; its time and peak memory
-(PSS of the process tree, sampled every 20 ms) are taken, and the database size is set
-against the mails it keeps. On PostgreSQL auto_explain logs the plan of every statement
-over 50 ms while the commands run: the five slowest are printed.
+(PSS of the process tree, sampled every 100 ms) are taken, and the database size is set
+against the mails it keeps. The roster is parsed once before (into the cache a deployment
+keeps, config/rostercache.py), as any earlier command would have. On PostgreSQL
+auto_explain logs the plan of every statement over 50 ms while the commands run (row
+counts and buffers, without per-node timing, which slowed the statements timed): the
+five slowest are printed.
 """
 
 from __future__ import annotations
@@ -200,10 +203,16 @@ def measure(people: int, backend: str, url: str, work: Path, template_db: Path, 
     size = db_bytes(url)
     result: dict[str, Any] = {"people": people, "backend": backend, "mails": mails,
                               "db_bytes": size, "commands": {}}
+    import subprocess
     import sys
+    # Where a deployment keeps the parsed roster (the systemd unit sets it): the commands
+    # find it parsed, as they do on a machine that ran a command before.
+    env = {**ENV, "MAILFLOW_CACHE_DIR": str(work / "cache")}
+    subprocess.run([sys.executable, "-m", "mailflow", "--config", str(settings),
+                    "check-config"], env=env, capture_output=True, check=True)
     for name, args in COMMANDS:
         took, peak, out = measured([sys.executable, "-m", "mailflow", "--config",
-                                    str(settings), *args], ENV)
+                                    str(settings), *args], env)
         result["commands"][name] = (took, peak)
         log(f"growth: {people:,} people, {backend}: {name} {took:.2f} s, peak "
             f"{peak / 2**20:,.0f} MB ({out.strip()[:100]})")
@@ -253,6 +262,9 @@ def run(work: Path, sizes: tuple[int, ...], backends: tuple[str, ...], log: Log
             conn.execute("ALTER SYSTEM SET auto_explain.log_min_duration = '50ms'")
             conn.execute("ALTER SYSTEM SET auto_explain.log_analyze = on")
             conn.execute("ALTER SYSTEM SET auto_explain.log_buffers = on")
+            # Row counts and buffers, not a clock reading per plan node: that instrumenting
+            # slowed every statement of the commands being timed.
+            conn.execute("ALTER SYSTEM SET auto_explain.log_timing = off")
             conn.execute("SELECT pg_reload_conf()")
         for people in sizes:
             for backend in backends:
