@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..config.policy import LeaveRules
 from ..dates.workdays import Workdays
-from .among import among
+from .among import FILTER_UP_TO, among
 from .models import LeaveEntry, Violation
 
 Day = tuple[str, date]   # (email, day)
@@ -78,7 +78,7 @@ def cover(session: Session, rules: LeaveRules, workdays: Workdays, start: date, 
         Violation.code == "missing", Violation.withdrawn.is_(True),
         Violation.withdrawn_reason.not_like(_LEAVE_PREFIX + "%"),
         Violation.date >= start, Violation.date <= end)
-    if wanted is not None and len(wanted) <= 500:
+    if wanted is not None and len(wanted) <= FILTER_UP_TO:
         query = query.where(among(LeaveEntry.email, wanted))
         withdrawn = withdrawn.where(among(Violation.email, wanted))
     keep = None if wanted is None else set(wanted)
