@@ -47,7 +47,8 @@ def compared_days(app: App, monday: date) -> list[date]:
 @dataclass(frozen=True)
 class WeekReads:
     """What the drafts of some teams read of the record, supervisor → team's figures: the
-    week, the days compared and the same days of last week, and the 日清 figures."""
+    week (days, figures, items), the metrics alone of the days compared and of the same
+    days of last week, and the 日清 figures."""
 
     this: dict[str, list[PersonPeriod]]
     upto: dict[str, list[PersonPeriod]]
@@ -80,9 +81,9 @@ def week_reads(app: App, monday: date, teams: dict[str, list[Any]]) -> WeekReads
     elif upto == end:
         upto_pp = this
     else:
-        upto_pp = team_periods(app, monday, upto, teams, items=False)
+        upto_pp = team_periods(app, monday, upto, teams, items=False, days=False)
     before = team_periods(app, monday - timedelta(days=7), monday - timedelta(days=7 - span),
-                          teams, items=False) if compared else {}
+                          teams, items=False, days=False) if compared else {}
     clearing = {f.supervisor.email: f.as_row()
                 for f in clearing_figures(app, monday, end, set(teams))}
     return WeekReads(this, upto_pp, before, clearing)

@@ -18,7 +18,7 @@ from ..dates.periods import weekly_due
 from ..config.codes import BREAK_CODES
 from ..config.roster import Person
 from ..store import leave
-from ..store.among import among
+from ..store.among import FILTER_UP_TO, among
 from ..store.models import DayClose, Mail, Report, Violation
 
 
@@ -57,7 +57,7 @@ class WeeklyReportState:
 
 def person_periods(app: App, start: date, end: date, people: list[Person] | None = None, *,
                    supervisor: str | None = None, figures: bool = True,
-                   items: bool = True) -> list[PersonPeriod]:
+                   items: bool = True, days: bool = True) -> list[PersonPeriod]:
     """Every salesperson on the roster at some point in [start, end], day by day, one
     PersonPeriod per team (region and supervisor) they were in: a person who moves region
     mid-period has one for each, holding that team's days, figures and rule breaks only,
@@ -65,13 +65,15 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
     `figures=False` leaves metrics, items and plan empty and does not read the reports'
     text: what the compliance mails need of a whole company's month. `items=False` reads
     the metrics but not the reports' text (items and plan stay empty): decoding each
-    report's fields is most of what reading a month costs."""
+    report's fields is most of what reading a month costs. `days=False` leaves days, times
+    and breaks empty and reads neither rule breaks nor leave: the figures alone, for a
+    period a draft compares with."""
     workdays = app.workdays.workdays_between(start, end)
     if people is None:
         people = sales_between(app, start, end)
     emails = [p.email for p in people]
     wanted = set(emails)
-    everyone = len(people) > 500   # then read the period whole: one range scan, no IN list
+    everyone = len(people) > FILTER_UP_TO   # then read the period whole: no IN list
     with app.read() as session:
         # As of the clock: a back-fill with --now sees the record as it stood then. The
         # columns, not Report objects: a month of a large company is 100,000 rows.
@@ -98,30 +100,36 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
                               r.received_at)
             if figures:
                 latest[r.email][r.report_date] = r
-        query = select(Violation.email, Violation.date, Violation.code).where(
-            Violation.date >= start, Violation.date <= end, Violation.code.in_(BREAK_CODES),
-            Violation.withdrawn.is_(False))
-        if not everyone:
-            query = query.where(among(Violation.email, emails))
-        violations = session.execute(query).all()
-        closed = set(session.scalars(select(DayClose.day).where(DayClose.day >= start,
-                                                                DayClose.day <= end)))
-        excused = leave.cover(session, app.policy.leave, app.workdays, start, end,
-                              None if everyone else emails).excused
+        violations: list[Any] = []
+        closed: set[date] = set()
+        excused: set[tuple[str, date]] = set()
+        if days:
+            query = select(Violation.email, Violation.date, Violation.code).where(
+                Violation.date >= start, Violation.date <= end,
+                Violation.code.in_(BREAK_CODES), Violation.withdrawn.is_(False))
+            if not everyone:
+                query = query.where(among(Violation.email, emails))
+            violations = list(session.execute(query))
+            closed = set(session.scalars(select(DayClose.day).where(DayClose.day >= start,
+                                                                    DayClose.day <= end)))
+            excused = leave.cover(session, app.policy.leave, app.workdays, start, end,
+                                  None if everyone else emails).excused
     breaks: dict[str, list[tuple[date, str]]] = defaultdict(list)
     for email, day, code in violations:
         breaks[email].append((day, code))
     out = []
+    tz = app.tz
     for person in people:
+        email = person.email
         teams: dict[tuple[str, str], PersonPeriod] = {}
         # Most people have one roster row for the whole period: then it is the row of
         # every day, without a lookup per day (a million at 50,000 people).
-        rows = app.roster.rows(person.email)
+        rows = app.roster.rows(email)
         steady = rows[0] if len(rows) == 1 and rows[0].active_on(start) and \
             rows[0].active_on(end) else None
 
         def team_on(day: date, *, latest_row: bool = False) -> PersonPeriod | None:
-            row = steady if steady is not None else app.roster.person(person.email, day)
+            row = steady if steady is not None else app.roster.person(email, day)
             if row is None or row.role != "sales" or \
                     (supervisor is not None and row.supervisor != supervisor):
                 return None
@@ -132,19 +140,22 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
                 pp.person = row      # the team's latest row names it (probation may end)
             return pp
 
-        for day in workdays:
-            pp = team_on(day, latest_row=True)
+        # A steady person is in one team every day (or in none): asked once, not per day.
+        same = team_on(start) if steady is not None and days and workdays else None
+        for day in workdays if days else ():
+            pp = same if steady is not None else team_on(day, latest_row=True)
             if pp is None:
                 continue
-            got = first.get((person.email, day))
-            if (person.email, day) in excused:
+            person_day = (email, day)
+            got = first.get(person_day)
+            if person_day in excused:
                 pp.days[day] = "excused"
             elif got is not None:
                 pp.days[day] = got[0]
-                pp.times[day] = f"{got[1].astimezone(app.tz):%H:%M}"
+                pp.times[day] = got[1].astimezone(tz).strftime("%H:%M")
             else:
                 pp.days[day] = "missing" if day in closed else "pending"
-        for day, r in sorted(latest.get(person.email, {}).items()):
+        for day, r in sorted(latest.get(email, {}).items()):
             pp = team_on(day)
             if pp is None:
                 continue
@@ -158,12 +169,13 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
                     pp.items.append((key, day, text, r.message_id or ""))
             if (r.fields or {}).get("plan", "").strip():
                 pp.plan = r.fields["plan"].strip()
-        for day, code in breaks.get(person.email, ()):
+        for day, code in breaks.get(email, ()):
             pp = team_on(day)
             if pp is not None:
                 pp.breaks[code] += 1
         for pp in teams.values():
-            pp.days = {d: pp.days.get(d, "not_due") for d in workdays}
+            if days:
+                pp.days = {d: pp.days.get(d, "not_due") for d in workdays}
             out.append(pp)
     return out
 
@@ -195,7 +207,8 @@ def person_periods_chunked(app: App, start: date, end: date, *, figures: bool = 
 
 
 def team_periods(app: App, start: date, end: date, teams: dict[str, list[Person]], *,
-                 figures: bool = True, items: bool = True) -> dict[str, list[PersonPeriod]]:
+                 figures: bool = True, items: bool = True, days: bool = True
+                 ) -> dict[str, list[PersonPeriod]]:
     """`person_periods(app, start, end, team, supervisor=sup)` for each supervisor → team
     of `teams`, read in one pass for all of them: the same PersonPeriods in the same
     order, without a round of queries per team."""
@@ -203,7 +216,8 @@ def team_periods(app: App, start: date, end: date, teams: dict[str, list[Person]
                     key=lambda p: p.email)
     members = {sup: {p.email: i for i, p in enumerate(team)} for sup, team in teams.items()}
     out: dict[str, list[PersonPeriod]] = {sup: [] for sup in teams}
-    for pp in person_periods(app, start, end, people, figures=figures, items=items):
+    for pp in person_periods(app, start, end, people, figures=figures, items=items,
+                             days=days):
         sup = pp.person.supervisor
         if sup in members and pp.person.email in members[sup]:
             out[sup].append(pp)
