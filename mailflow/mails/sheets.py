@@ -124,7 +124,7 @@ def _measure(header: Sequence[str], rows: Sequence[Sequence[object]] | Spool
         for r in rows:
             longest = max(longest, len(r))
             for i, value in enumerate(r):
-                shown = len(_shown(value))
+                shown = len(value) if type(value) is str else len(_shown(value))
                 if i >= len(widest):
                     widest.append(shown)
                 elif shown > widest[i]:
@@ -148,11 +148,17 @@ def _column(n: int) -> str:
     return get_column_letter(n)
 
 
+# Anything a cell's text cannot carry as it is: most text (Chinese, digits) has none, and
+# one search decides it for the millions of cells of a large company's sheets.
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _text(value: str) -> str:
-    if _ILLEGAL.search(value):
-        value = _ILLEGAL.sub("", value)
-    space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
-    return f'<is><t{space}>{escape(value)}</t></is>'
+    if _SPECIAL.search(value):
+        value = escape(_ILLEGAL.sub("", value))
+    if value[:1].isspace() or value[-1:].isspace():
+        return f'<is><t xml:space="preserve">{value}</t></is>'
+    return f'<is><t>{value}</t></is>'
 
 
 class _Styles:
