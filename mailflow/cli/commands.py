@@ -35,13 +35,15 @@ def _settle_gc() -> None:
     50,000-person roster is a few hundred thousand objects, and reading a large day made
     a collection every few thousand rows. Frozen, it is not walked; the young generation
     is collected after 50,000 new objects instead of 700 (rows are freed by their
-    reference counts, not by collections). `release_gc` undoes it when the command ends."""
+    reference counts, not by collections). `release_gc` undoes it when the command ends.
+    No collection first: it would walk everything once more (50 ms at 50,000 people, more
+    in a process that has run many commands), and what little is garbage now is freed
+    when the command ends."""
     global _gc_before
     import gc
 
     if _gc_before is None:
         _gc_before = gc.get_threshold()
-    gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
 
