@@ -36,9 +36,9 @@ def _settle_gc() -> None:
     a collection every few thousand rows. Frozen, it is not walked; the young generation
     is collected after 50,000 new objects instead of 700 (rows are freed by their
     reference counts, not by collections). `release_gc` undoes it when the command ends.
-    No collection first: it would walk everything once more (50 ms at 50,000 people, more
-    in a process that has run many commands), and what little is garbage now is freed
-    when the command ends."""
+    No collection first: it would walk everything once more (50 ms at 50,000 people).
+    Only for a command that is its own process (`main` without argv): a longer process
+    that runs commands one after another leaves to its collector the engines they leave."""
     global _gc_before
     import gc
 
@@ -49,9 +49,7 @@ def _settle_gc() -> None:
 
 
 def release_gc() -> None:
-    """The collector as it was before the command: a process that runs commands one after
-    another (the tests, the demo) gets back what each left behind, an engine and the
-    database connections of its pool among it, instead of keeping it frozen for good."""
+    """The collector as it was before the command, for a caller that goes on after it."""
     global _gc_before
     import gc
 
@@ -66,7 +64,8 @@ def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from ..records.leave import sync_sheet
 
     app = load_app(Path(args.config), args.now)
-    _settle_gc()
+    if getattr(args, "own_process", False):
+        _settle_gc()
     added, cancelled = sync_sheet(app)   # HR's leave.csv, read like the roster
     if added or cancelled:
         _progress(f"{app.settings.company.leave}: {added} leave row(s) added, {cancelled} "

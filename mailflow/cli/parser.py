@@ -304,6 +304,10 @@ def _setup_logging(verbose: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # A command run as its own process (no argv given) freezes what it loaded from the
+    # garbage collector (commands._settle_gc). One run in a longer process (the tests)
+    # leaves the collector alone: engines left by earlier runs are closed by it.
+    args.own_process = argv is None
     _setup_logging(args.verbose)
     try:
         return args.func(args)
