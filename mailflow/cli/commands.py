@@ -26,37 +26,20 @@ def _today(app) -> date:  # type: ignore[no-untyped-def]
     return app.now().astimezone(app.tz).date()
 
 
-_gc_before: tuple[int, int, int] | None = None   # the collector's thresholds, while settled
-
-
 def _settle_gc() -> None:
     """What is loaded now (the roster, rules, templates, the libraries) lives as long as
-    the command. Python's full collections walked all of it again and again: a
+    the process. Python's full collections walked all of it again and again: a
     50,000-person roster is a few hundred thousand objects, and reading a large day made
     a collection every few thousand rows. Frozen, it is not walked; the young generation
     is collected after 50,000 new objects instead of 700 (rows are freed by their
-    reference counts, not by collections). `release_gc` undoes it when the command ends.
-    No collection first: it would walk everything once more (50 ms at 50,000 people).
-    Only for a command that is its own process (`main` without argv): a longer process
-    that runs commands one after another leaves to its collector the engines they leave."""
-    global _gc_before
+    reference counts, not by collections). No collection first: it would walk everything
+    once more (50 ms at 50,000 people). Only for a command that is its own process
+    (`main` without argv): a longer process that runs commands one after another (the
+    tests) leaves to its collector the engines they leave."""
     import gc
 
-    if _gc_before is None:
-        _gc_before = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
-
-
-def release_gc() -> None:
-    """The collector as it was before the command, for a caller that goes on after it."""
-    global _gc_before
-    import gc
-
-    if _gc_before is not None:
-        gc.unfreeze()
-        gc.set_threshold(*_gc_before)
-        _gc_before = None
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from .commands import (cmd_check_config, cmd_close_clearing, cmd_close_day, cmd_
                        cmd_close_week, cmd_compile_weekly, cmd_demo, cmd_excuse, cmd_export,
                        cmd_health, cmd_history, cmd_hr_monthly, cmd_ingest, cmd_init,
                        cmd_leave, cmd_meeting, cmd_month_end, cmd_outbox, cmd_poll, cmd_remind,
-                       cmd_run, cmd_send, cmd_status, release_gc)
+                       cmd_run, cmd_send, cmd_status)
 
 EPILOG = """\
 Every command reads ./settings.toml unless --config names another file, and uses --now
@@ -328,8 +328,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # wanted. Point stdout at nothing so the interpreter's final flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    finally:
-        release_gc()
 
 
 if __name__ == "__main__":

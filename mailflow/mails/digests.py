@@ -18,7 +18,7 @@ from ..records.clearing import TeamDay, team_days
 from ..records.transition import ended, hr_on_digest
 from ..records.days import PersonDay, day_status
 from ..store import queries
-from ..store.among import FILTER_UP_TO, among
+from ..store.among import narrowed
 from ..store.models import Report, Violation
 from .letters import (COLOURS, Letter, Queued, money, name_of, queue_letters, renderer_for,
                       weekday_label)
@@ -40,7 +40,6 @@ def day_reads(app: App, day: date, teams: list[tuple[Person, list[Person]]]) -> 
     """The reads of the digests of `teams`, a few queries for all of them. Many people
     are read as the whole day, the rows of others dropped."""
     wanted = {p.email for _, team in teams for p in team}
-    emails = sorted(wanted) if len(wanted) <= FILTER_UP_TO else None
     reports: dict[str, list[Row[Any]]] = defaultdict(list)
     violations: dict[str, list[Row[Any]]] = defaultdict(list)
     with app.read() as session:
@@ -51,18 +50,15 @@ def day_reads(app: App, day: date, teams: list[tuple[Person, list[Person]]]) -> 
             # Only the section the digest quotes: the whole report is most of the row.
             Report.fields["issues"].as_string().label("issues")).where(
             Report.report_date == day, Report.kind == "daily")
-        if emails is not None:
-            query = query.where(among(Report.email, emails))
-        for r in session.execute(query.order_by(Report.received_at, Report.id)
+        for r in session.execute(narrowed(query, Report.email, wanted).order_by(Report.received_at, Report.id)
                                  .execution_options(yield_per=2000)):
             if r.email in wanted:
                 reports[r.email].append(r)
         query = select(Violation.email, Violation.code, Violation.detail, Violation.scope,
                        Violation.mail_id).where(Violation.date == day,
                                                 Violation.withdrawn.is_(False))
-        if emails is not None:
-            query = query.where(among(Violation.email, emails))
-        for v in session.execute(query.order_by(Violation.id)):
+        for v in session.execute(narrowed(query, Violation.email, wanted)
+                                 .order_by(Violation.id)):
             if v.email in wanted:
                 violations[v.email].append(v)
     prev = previous_workday(app, day)

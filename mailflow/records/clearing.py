@@ -27,7 +27,7 @@ from ..config.roster import Person
 from ..dates.deadlines import clearing_due, next_workday
 from ..errors import UserError
 from ..store import leave, queries
-from ..store.among import FILTER_UP_TO, among
+from ..store.among import narrowed
 from ..store.models import Report, Review, Violation
 
 
@@ -44,8 +44,7 @@ def first_reviews(app: App, start: date, end: date,
     """(salesperson, report date) → its first review, as of the clock."""
     query = select(Review.email, Review.report_date, Review.reviewed_at, Review.reviewer).where(
         Review.report_date >= start, Review.report_date <= end, Review.reviewed_at <= app.now())
-    if emails is not None and len(emails) <= FILTER_UP_TO:
-        query = query.where(among(Review.email, emails))
+    query = narrowed(query, Review.email, emails)
     out: dict[tuple[str, date], ReviewMark] = {}
     with app.read() as session:
         for r in session.execute(query.order_by(Review.reviewed_at, Review.id)):
@@ -95,8 +94,7 @@ def team_days(app: App, start: date, end: date,
         query = select(Report.email, Report.report_date, Report.received_at).where(
             Report.kind == "daily", Report.report_date >= start, Report.report_date <= end,
             Report.received_at <= now)
-        if len(emails) <= FILTER_UP_TO:
-            query = query.where(among(Report.email, emails))
+        query = narrowed(query, Report.email, emails)
         first: dict[tuple[str, date], datetime] = {}
         for r in session.execute(query.order_by(Report.received_at, Report.id)):
             first.setdefault((r.email, r.report_date), r.received_at)

@@ -18,7 +18,7 @@ from ..dates.periods import weekly_due
 from ..config.codes import BREAK_CODES
 from ..config.roster import Person
 from ..store import leave
-from ..store.among import FILTER_UP_TO, among
+from ..store.among import narrowed
 from ..store.models import DayClose, Mail, Report, Violation
 
 
@@ -73,7 +73,6 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
         people = sales_between(app, start, end)
     emails = [p.email for p in people]
     wanted = set(emails)
-    everyone = len(people) > FILTER_UP_TO   # then read the period whole: no IN list
     with app.read() as session:
         # As of the clock: a back-fill with --now sees the record as it stood then. The
         # columns, not Report objects: a month of a large company is 100,000 rows.
@@ -83,8 +82,7 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
         query = select(*columns).where(
             Report.kind == "daily", Report.report_date >= start, Report.report_date <= end,
             Report.received_at <= app.now())
-        if not everyone:
-            query = query.where(among(Report.email, emails))
+        query = narrowed(query, Report.email, emails)
         # Streamed (a server-side cursor on PostgreSQL): only the first version of each
         # day (its status and time) and, for figures, the latest are kept.
         first: dict[tuple[str, date], tuple[str, datetime]] = {}
@@ -107,13 +105,12 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
             query = select(Violation.email, Violation.date, Violation.code).where(
                 Violation.date >= start, Violation.date <= end,
                 Violation.code.in_(BREAK_CODES), Violation.withdrawn.is_(False))
-            if not everyone:
-                query = query.where(among(Violation.email, emails))
+            query = narrowed(query, Violation.email, emails)
             violations = list(session.execute(query))
             closed = set(session.scalars(select(DayClose.day).where(DayClose.day >= start,
                                                                     DayClose.day <= end)))
             excused = leave.cover(session, app.policy.leave, app.workdays, start, end,
-                                  None if everyone else emails).excused
+                                  emails).excused
     breaks: dict[str, list[tuple[date, str]]] = defaultdict(list)
     for email, day, code in violations:
         breaks[email].append((day, code))

@@ -8,8 +8,8 @@ elsewhere it stays IN. Builds an expression; runs nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Collection, Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -34,6 +34,8 @@ class Among(ColumnElement[bool]):
         return self
 
 
+Q = TypeVar("Q")
+
 # Beyond this many values a read asks for the whole range and drops the rows of others:
 # one range scan beats an index probe per value, and the statement stays short.
 FILTER_UP_TO = 500
@@ -41,6 +43,14 @@ FILTER_UP_TO = 500
 
 def among(column: Any, values: Iterable[Any]) -> Among:
     return Among(column, values)
+
+
+def narrowed(query: Q, column: Any, values: Collection[Any] | None) -> Q:
+    """`query` limited to rows whose `column` is among `values` when they are few (up to
+    FILTER_UP_TO); else `query` as it is, and the caller drops the rows of others."""
+    if values is None or len(values) > FILTER_UP_TO:
+        return query
+    return query.where(among(column, values))  # type: ignore[attr-defined]
 
 
 @compiles(Among)

@@ -28,7 +28,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 _JSON = json.JSONDecoder()
-# Chinese as itself, not as \uXXXX escapes, and no spaces: a report's fields took half
+# Chinese as itself, not as six-byte escapes, and no spaces: a report's fields took half
 # again the bytes, on disk and in every decode.
 _JSON_OUT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..config.policy import LeaveRules
 from ..dates.workdays import Workdays
-from .among import FILTER_UP_TO, among
+from .among import narrowed
 from .models import LeaveEntry, Violation
 
 Day = tuple[str, date]   # (email, day)
@@ -78,9 +78,8 @@ def cover(session: Session, rules: LeaveRules, workdays: Workdays, start: date, 
         Violation.code == "missing", Violation.withdrawn.is_(True),
         Violation.withdrawn_reason.not_like(_LEAVE_PREFIX + "%"),
         Violation.date >= start, Violation.date <= end)
-    if wanted is not None and len(wanted) <= FILTER_UP_TO:
-        query = query.where(among(LeaveEntry.email, wanted))
-        withdrawn = withdrawn.where(among(Violation.email, wanted))
+    query = narrowed(query, LeaveEntry.email, wanted)
+    withdrawn = narrowed(withdrawn, Violation.email, wanted)
     keep = None if wanted is None else set(wanted)
     out = Cover()
     for entry in session.scalars(query.order_by(LeaveEntry.id)):
