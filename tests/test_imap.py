@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import report
-from mailflow.inbound.imap import collapse
+from mailflow.inbound.imap import ImapError, _internaldate, collapse
 from servers import deliver, imap_login
 
 CST = timezone(timedelta(hours=8))
@@ -59,6 +59,26 @@ def test_collapse_ranges():
     sparse = list(range(1, 200_000, 2))
     assert len(collapse(sparse).split(",")) == 100_000
     assert collapse(list(range(1, 100_001))) == "1:100000"
+
+
+@pytest.mark.parametrize("value,expected", [
+    (b"16-Nov-2026 18:00:00 +0800", datetime(2026, 11, 16, 18, 0, tzinfo=CST)),
+    (b" 6-Nov-2026 08:05:09 +0800", datetime(2026, 11, 6, 8, 5, 9, tzinfo=CST)),   # RFC 3501
+    (b"1-NOV-2026 23:59:59 -0130",
+     datetime(2026, 11, 1, 23, 59, 59, tzinfo=timezone(-timedelta(hours=1, minutes=30)))),
+    (b"31-Dec-2026 23:00:00 +0000", datetime(2027, 1, 1, 7, 0, tzinfo=CST)),
+])
+def test_internaldate_is_read_as_an_aware_time(value, expected):
+    got = _internaldate(value)
+    assert got == expected and got.utcoffset() is not None
+
+
+@pytest.mark.parametrize("value", [b"31-Feb-2026 18:00:00 +0800", b"16-Nom-2026 18:00:00 +0800",
+                                   b"16-Nov-2026 18:00 +0800", b"16-Nov-2026 18:00:00 0800",
+                                   b"16-Nov-2026T18:00:00+0800", b""])
+def test_an_unreadable_internaldate_is_named(value):
+    with pytest.raises(ImapError, match="INTERNALDATE"):
+        _internaldate(value)
 
 
 @pytest.mark.parametrize("security,port_attr", [("ssl", "ssl_port"), ("starttls", "port")])
@@ -185,6 +205,39 @@ def test_mails_longer_than_their_head_are_continued_together(dovecot):
         else:
             assert not m.truncated and m.data == raw, i
     assert len(fetches) == 3, fetches    # the heads, the five rests, the capped one
+
+
+def test_news_inside_a_fetch_answer_is_kept_for_the_next_poll(dovecot):
+    """Mail appended by another connection is reported (* n EXISTS) inside the answer to
+    the next FETCH; the fetch still returns exactly what it asked for, and the next poll
+    knows new mail came. A FETCH the server refuses is an error, not an empty batch."""
+    from imapclient.exceptions import IMAPClientError
+    from mailflow.config.settings import Mailbox
+    from mailflow.inbound import imap
+
+    name = folder()
+    mails = day_mails(3)
+    put(dovecot, name, mails)
+    box = Mailbox(name="hr", host="127.0.0.1", port=dovecot.port, security="none",
+                  username="hr@example.com", password_env="X", folders=(name,))
+    client = imap.connect(box, "secret-hr")
+    try:
+        client.examine(box, name)
+        client.saw_new_mail()
+        put(dovecot, name, day_mails(1, tag="late"))
+        heads = client.fetch_heads([1, 2, 3], 1000)
+        assert sorted(heads) == [1, 2, 3]
+        assert [h[1] for h in (heads[1], heads[2], heads[3])] == \
+            [datetime(2026, 11, 19, 19, i, tzinfo=CST) for i in range(3)]
+        assert [heads[i + 1][2] for i in range(3)] == \
+            [raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")[:1000] for raw, _ in mails]
+        assert client.saw_new_mail()
+        assert sorted(client.fetch_bodies([4])) == [4]
+        with pytest.raises(IMAPClientError, match="fetch failed"):
+            client._uid_fetch([1], "(UID BODY.PEEK[]<0.x>)")
+        assert sorted(client.fetch_bodies([1, 2])) == [1, 2]   # still in step afterwards
+    finally:
+        client.logout()
 
 
 def test_first_sync_since(project, passwords, dovecot):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawMail:
     data: bytes
     received_at: datetime      # aware; the company server's INTERNALDATE
