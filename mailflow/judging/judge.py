@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from .checks import Context, Facts, Verdict, run_checks
@@ -39,10 +39,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Pending:
-    """What judging needs of a recorded mail."""
+    """What judging needs of a recorded mail. `stored` is the mail as the mails table keeps
+    it (compressed): the worker that parses it decompresses it, not the main process, and
+    a third of the bytes cross to it."""
 
     id: int
-    raw: bytes
+    stored: bytes
     received_at: datetime      # aware
     truncated: bool
     size: int
@@ -89,7 +91,7 @@ def assess(mail: Pending, ctx: Context) -> Assessment:
 
 def _assess(mail: Pending, ctx: Context) -> Assessment:
     try:
-        parsed = parse_guarded(mail.raw)
+        parsed = parse_guarded(queries.decompress(mail.stored))
     except ParseError as exc:
         log.warning("mail %s could not be parsed: %s", mail.id, exc)
         return Assessment(mail.id, "unparsed", "unparsed", error=str(exc))
@@ -215,22 +217,31 @@ def settle_days(session: Session, days: set[tuple[str, date]], ctx: Context,
     if not days:
         return []
     versions: dict[tuple[str, date], list[Any]] = defaultdict(list)
+    violations = Violation.__table__
+    old: list[int] = []
     pairs = sorted(days)
     for start in range(0, len(pairs), 400):  # bound the statement's parameter count
-        part = pairs[start:start + 400]
+        part = set(pairs[start:start + 400])
+        # People among … and days among …, the other pairs dropped here: SQLite answers
+        # (email, date) IN (pairs) by scanning every report, which grew with the backlog.
+        emails, dates = {e for e, _ in part}, {d for _, d in part}
         for row in session.execute(
                 select(Report.email, Report.report_date, Report.mail_id, Report.received_at,
                        Report.earned_status, Report.missing_sections)
-                .where(Report.kind == "daily",
-                       tuple_(Report.email, Report.report_date).in_(part))
+                .where(Report.kind == "daily", among(Report.email, emails),
+                       among(Report.report_date, dates))
                 .order_by(Report.received_at, Report.id)):
-            versions[(row.email, row.report_date)].append(row)
-    violations = Violation.__table__
-    session.execute(delete(violations).where(
-        violations.c.email == bindparam("e"), violations.c.date == bindparam("d"),
-        violations.c.scope == "day", violations.c.withdrawn.is_(False),
-        or_(*(violations.c.code == code for code in DAY_CODES))),
-        [{"e": e, "d": d} for e, d in pairs])
+            if (row.email, row.report_date) in part:
+                versions[(row.email, row.report_date)].append(row)
+        # The days' old verdicts, read the same way and deleted by id: most new reports'
+        # days have none, and a DELETE per pair cost more than judging the mail did.
+        old += [row.id for row in session.execute(
+            select(violations.c.id, violations.c.email, violations.c.date).where(
+                violations.c.scope == "day", violations.c.withdrawn.is_(False),
+                among(violations.c.code, DAY_CODES), among(violations.c.email, emails),
+                among(violations.c.date, dates))) if (row.email, row.date) in part]
+    for start in range(0, len(old), 500):
+        session.execute(delete(violations).where(among(violations.c.id, old[start:start + 500])))
     out: list[dict[str, Any]] = []
     checks = ctx.policy.daily.checks
     # On a day of leave no report is due: one that still arrives is kept, never late.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -29,6 +30,7 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=16)
 def _heading_index(sections: tuple[Section, ...]) -> dict[str, str]:
     index: dict[str, str] = {}
     for s in sections:
@@ -38,8 +40,8 @@ def _heading_index(sections: tuple[Section, ...]) -> dict[str, str]:
 
 
 def _match_heading(line: str, index: dict[str, str]) -> tuple[str, str] | None:
-    """(section key, inline content) when the line is a heading, else None."""
-    text = _normalise(line).strip().strip("*").strip()
+    """(section key, inline content) when the (normalised) line is a heading, else None."""
+    text = line.strip().strip("*").strip()
     if not text:
         return None
     text = _NUMBERING.sub("", text, count=1).strip().strip("*").strip()
@@ -59,8 +61,14 @@ def split_sections(text: str, sections: tuple[Section, ...]) -> dict[str, str]:
     index = _heading_index(sections)
     found: dict[str, list[str]] = {}
     current: str | None = None
-    for line in text.split("\n"):
-        hit = _match_heading(line, index)
+    lines = text.split("\n")
+    # Normalised once for the whole text, not line by line (a call per line cost a fifth
+    # of judging a report): NFKC never makes or joins a line break, so lines stay paired.
+    normal = _normalise(text).split("\n")
+    if len(normal) != len(lines):
+        normal = [_normalise(line) for line in lines]
+    for line, plain in zip(lines, normal):
+        hit = _match_heading(plain, index)
         if hit:
             current, inline = hit
             found.setdefault(current, [])

@@ -166,18 +166,18 @@ class Judging:
 
 
 JUDGE_CHUNK = 200
-CHUNK_BYTES = 4 * 1024 * 1024   # what one chunk of mail in flight to a worker may hold
+CHUNK_BYTES = 4 * 1024 * 1024   # what one chunk of mail in flight to a worker may hold (stored)
 
 
 def _by_bytes(mails: list[Pending]) -> Iterator[list[Pending]]:
     chunk: list[Pending] = []
     size = 0
     for mail in mails:
-        if chunk and size + len(mail.raw) > CHUNK_BYTES:
+        if chunk and size + len(mail.stored) > CHUNK_BYTES:
             yield chunk
             chunk, size = [], 0
         chunk.append(mail)
-        size += len(mail.raw)
+        size += len(mail.stored)
     if chunk:
         yield chunk
 
@@ -187,7 +187,7 @@ def _loaded(app: App, ids: list[int]) -> list[Pending]:
         rows = session.execute(select(Mail.id, Mail.raw, Mail.received_at, Mail.truncated,
                                       Mail.size).where(among(Mail.id, ids), Mail.state == "received")
                                .order_by(Mail.id))
-        return [Pending(r.id, queries.decompress(r.raw), r.received_at, r.truncated, r.size)
+        return [Pending(r.id, r.raw, r.received_at, r.truncated, r.size)
                 for r in rows]
 
 
