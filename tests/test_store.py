@@ -109,6 +109,24 @@ def test_mail_without_message_id_is_deduplicated_by_content(db):
     assert all(k.startswith("sha256:") for k in keys)
 
 
+def test_mail_is_kept_compressed_and_mail_kept_by_the_older_version_still_reads(db):
+    """Mail is stored as a Zstandard frame; a database written before keeps zlib streams,
+    which read back unchanged, so no migration rewrites the mails."""
+    import zlib
+
+    raw = "From: 冯喆 <feng.zhe@example.com>\r\nSubject: 工作日报\r\n\r\n".encode() + b"x" * 5000
+    with db.begin() as session:
+        queries.record_mails(session, [RawMail(raw, NOW, "hr", "INBOX")], NOW)
+        session.add(Mail(dedupe_key="old", message_id="<old@x>", sha256="0" * 64, size=len(raw),
+                         truncated=False, received_at=NOW, mailbox="hr", folder="INBOX",
+                         state="received", raw=zlib.compress(raw, 6), recorded_at=NOW))
+    with db() as session:
+        stored = dict(session.execute(select(Mail.dedupe_key, Mail.raw)).all())
+    new = next(v for k, v in stored.items() if k != "old")
+    assert new[:4] == b"\x28\xb5\x2f\xfd" and len(new) < 200
+    assert queries.decompress(new) == raw == queries.decompress(stored["old"])
+
+
 def test_violation_keys_are_unique(db):
     with db.begin() as session:
         for _ in range(2):
