@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -374,7 +375,13 @@ class Service:
                     STOP_WITHIN, ", ".join(alive))
         for handler in logging.getLogger().handlers:
             handler.flush()
-        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        # Read under the GIL, not by faulthandler: its C walk of threads that are still
+        # running raced with them and, on a loaded machine, crashed the process (SIGSEGV).
+        names = {t.ident: t.name for t in threading.enumerate()}
+        for ident, frame in sys._current_frames().items():
+            sys.stderr.write(f"Thread {names.get(ident, ident)} (most recent call last):\n"
+                             + "".join(traceback.format_stack(frame)))
+        sys.stderr.flush()
         log.info("stopped")
         logging.shutdown()
         os._exit(0)
