@@ -191,8 +191,8 @@ def test_mails_longer_than_their_head_are_continued_together(dovecot):
                   max_message_bytes=200_000)
     client = imap.connect(box, "secret-hr")
     fetches = []
-    real = client._uid_fetch
-    client._uid_fetch = lambda uids, items: fetches.append(items) or real(uids, items)
+    real = client._ask
+    client._ask = lambda uids, items: fetches.append(items) or real(uids, items)
     try:
         got = [m for batch in imap.fetch_new(client, box, name, None) for m in batch.mails]
     finally:
@@ -205,6 +205,66 @@ def test_mails_longer_than_their_head_are_continued_together(dovecot):
         else:
             assert not m.truncated and m.data == raw, i
     assert len(fetches) == 3, fetches    # the heads, the five rests, the capped one
+
+
+def test_the_next_fetch_asks_for_as_much_as_the_mail_before_was_long(dovecot):
+    """After a chunk of mail longer than its share, the next chunk asks for heads as long
+    as the longest mail seen (fewer mails per FETCH, the same bytes), so they come whole
+    in one answer: no second FETCH for their rests."""
+    from mailflow.config.settings import Mailbox
+    from mailflow.inbound import imap
+
+    name = folder()
+    pad = b"\r\n".join([b"B" * 76] * 700)            # ~54 KB: past the 41 KB share of 200
+    mails = [(raw.rstrip(b"\r\n") + b"\r\n" + pad + b"\r\n", when)
+             for raw, when in day_mails(260)]
+    put(dovecot, name, mails)
+    box = Mailbox(name="hr", host="127.0.0.1", port=dovecot.port, security="none",
+                  username="hr@example.com", password_env="X", folders=(name,))
+    client = imap.connect(box, "secret-hr")
+    fetches = []
+    real = client._ask
+    client._ask = lambda uids, items: fetches.append((len(uids), items)) or real(uids, items)
+    try:
+        got = [m for batch in imap.fetch_new(client, box, name, None) for m in batch.mails]
+    finally:
+        client.logout()
+    assert [m.data for m in got] == [raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+                                     for raw, _ in mails]
+    longest = max(len(m.data) for m in got[:200])
+    assert fetches == [(200, f"(UID RFC822.SIZE INTERNALDATE BODY.PEEK[]<0.{8 * 2**20 // 200}>)"),
+                       (200, f"(UID BODY.PEEK[]<{8 * 2**20 // 200}.{box.max_message_bytes - 8 * 2**20 // 200}>)"),
+                       (60, f"(UID RFC822.SIZE INTERNALDATE BODY.PEEK[]<0.{longest}>)")]
+
+
+def test_a_sync_stopped_early_leaves_the_connection_in_step(dovecot):
+    """The next chunk's FETCH is sent before the caller has the batch before it (the
+    server reads ahead while the caller records). A caller that stops there (a poll
+    told to stop) leaves nothing unread: the next command on the connection works."""
+    from mailflow.config.settings import Mailbox
+    from mailflow.inbound import imap
+
+    name = folder()
+    mails = day_mails(30)
+    put(dovecot, name, mails)
+    box = Mailbox(name="hr", host="127.0.0.1", port=dovecot.port, security="none",
+                  username="hr@example.com", password_env="X", folders=(name,),
+                  fetch_batch=10)
+    client = imap.connect(box, "secret-hr")
+    try:
+        sync = imap.fetch_new(client, box, name, None)
+        first = next(sync)
+        assert [m.uid for m in first.mails] == list(range(1, 11))
+        assert client._imap.tagged_commands, "the next chunk was asked for ahead"
+        sync.close()
+        assert not client._imap.tagged_commands
+        assert client.fetch_bodies([25]) == {
+            25: mails[24][0].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")}
+        rest = [m.uid for b in imap.fetch_new(client, box, name, imap.Cursor(first.uidvalidity, 10))
+                for m in b.mails]
+        assert rest == list(range(11, 31))
+    finally:
+        client.logout()
 
 
 def test_news_inside_a_fetch_answer_is_kept_for_the_next_poll(dovecot):

@@ -13,7 +13,7 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -130,15 +130,23 @@ class Client(IMAPClient):
         return bool(self._imap.untagged_responses.pop("EXISTS", None))
 
     def _uid_fetch(self, uids: list[int], items: str) -> list[tuple[bytes, bytes, bytes]]:
-        """Each answer of a UID FETCH carrying a literal, as (the line up to the literal,
-        the literal, what follows it up to the end of the answer).
+        """Each answer of a UID FETCH carrying a literal: `_answers(_ask(…))`."""
+        return self._answers(self._ask(uids, items))
+
+    def _ask(self, uids: list[int], items: str) -> bytes:
+        """Send a UID FETCH without waiting for its answer; returns its tag, for
+        `_answers`. Commands asked one after another are answered in that order."""
+        return self._imap._command("UID", "FETCH", collapse(uids), items)
+
+    def _answers(self, tag: bytes) -> list[tuple[bytes, bytes, bytes]]:
+        """The answers to the FETCH tagged `tag` that carry a literal, as (the line up to
+        the literal, the literal, what follows it up to the end of the answer).
 
         Read straight off imaplib's socket file: its general response loop (a regular
         expression per line, a log entry, the answers kept in a dict of lists) cost half
         the fetch stage's CPU. Other untagged answers (EXISTS, EXPUNGE, BYE) are handed to
         imaplib's store as its own loop would."""
         imap = self._imap
-        tag = imap._command("UID", "FETCH", collapse(uids), items)
         done = tag + b" "
         readline, read = imap.readline, imap.read
         answers: list[tuple[bytes, bytes, bytes]] = []
@@ -184,11 +192,16 @@ class Client(IMAPClient):
     def fetch_heads(self, uids: list[int], limit: int) -> dict[int, tuple[int, datetime, bytes]]:
         """UID → (RFC822.SIZE, INTERNALDATE (aware), the first `limit` bytes of the
         message: all of it when it is smaller), in one command."""
-        if not uids:
-            return {}
+        return self.heads(self.ask_heads(uids, limit), uids) if uids else {}
+
+    def ask_heads(self, uids: list[int], limit: int) -> bytes:
+        """Send `fetch_heads`'s FETCH; `heads` reads its answer."""
+        return self._ask(uids, f"(UID RFC822.SIZE INTERNALDATE BODY.PEEK[]<0.{limit}>)")
+
+    def heads(self, tag: bytes, uids: list[int]) -> dict[int, tuple[int, datetime, bytes]]:
+        """The answer to `ask_heads(uids, …)` sent as `tag`, as `fetch_heads` returns it."""
         wanted, out = set(uids), {}
-        answers = self._uid_fetch(uids, f"(UID RFC822.SIZE INTERNALDATE BODY.PEEK[]<0.{limit}>)")
-        for line, data, rest in answers:
+        for line, data, rest in self._answers(tag):
             found = _HEAD.search(line)
             if found is not None:
                 uid, size, when = found.groups()
@@ -342,13 +355,73 @@ def fetch_new(client: Client, box: Mailbox, folder: str,
         last = cursor.last_uid if cursor and cursor.uidvalidity == uidvalidity else 0
         yield Batch(uidvalidity, [], last, 0)
         return
-    for i in range(0, len(uids), box.fetch_batch):
-        yield from _fetch_chunk(client, box, folder, uidvalidity, uids[i:i + box.fetch_batch],
-                                len(uids))
+    yield from _chunks(client, box, folder, uidvalidity, uids)
 
 
-BATCH_BYTES = 8 * 1024 * 1024   # what one batch may hold in memory, whatever its count
+BATCH_BYTES = 8 * 1024 * 1024   # what a batch holds in memory, whatever its count
+ANSWER_BYTES = 4 * BATCH_BYTES  # what one FETCH's answer may hold at the most
 HEAD_MIN = 16 * 1024
+MIN_CHUNK = 50                  # mails per FETCH at the least, however long the mail
+
+
+def _next_fetch(box: Mailbox, longest: int, mean: int) -> tuple[int, int]:
+    """How many mails the next FETCH asks for, and how many bytes of each, from the mail
+    read so far in this sync: the longest and the mean size of the last chunk (the next
+    mails are most likely alike: a company's report mail is 10 to 80 KB, one in ten with
+    an attachment). 0, 0 before the first.
+
+    Each mail's share is the longest mail seen, so each comes whole in one answer and
+    none costs a second FETCH (`_rests` continues a longer one); at least BATCH_BYTES
+    shared among `fetch_batch` mails, at most among MIN_CHUNK. As many mails as make
+    about half of BATCH_BYTES at the mean size (fewer FETCHes: each costs the server a
+    pass), never more than ANSWER_BYTES at the full share, nor more than `fetch_batch`."""
+    cap, most = box.max_message_bytes, box.fetch_batch
+    floor = min(cap, max(HEAD_MIN, BATCH_BYTES // most))
+    if not mean:
+        return most, floor
+    share = min(cap, max(floor, min(longest, BATCH_BYTES // MIN_CHUNK)))
+    count = min(most, ANSWER_BYTES // share, max(MIN_CHUNK, BATCH_BYTES // (2 * mean)))
+    return max(1, count), share
+
+
+def _chunks(client: Client, box: Mailbox, folder: str, uidvalidity: int,
+            uids: list[int]) -> Iterator[Batch]:
+    """The new mail a FETCH per chunk of UIDs, the next chunk's FETCH sent as soon as the
+    one before needs nothing more from the server: while the caller records a batch, the
+    server reads the next chunk's mail. How many mails a chunk holds, and how much of
+    each is asked for, is learnt from the chunk before (`_next_fetch`)."""
+    count, share = _next_fetch(box, 0, 0)
+    start, chunk, longest = 0, uids[:count], 0
+    asked: bytes | None = client.ask_heads(chunk, share)
+    try:
+        while asked is not None:
+            heads = client.heads(asked, chunk)
+            asked = None
+            sizes = [min(size, box.max_message_bytes) for size, _, _ in heads.values()]
+            if sizes:
+                longest = max(longest, *sizes)
+                count, share = _next_fetch(box, longest, sum(sizes) // len(sizes) or 1)
+            start += len(chunk)
+            following = uids[start:start + count]
+
+            def ask_next(following: list[int] = following, share: int = share) -> None:
+                nonlocal asked
+                if following and asked is None:
+                    asked = client.ask_heads(following, share)
+
+            yield from _fetch_chunk(client, box, folder, uidvalidity, chunk, heads, len(uids),
+                                    ask_next)
+            ask_next()
+            chunk = following
+    finally:
+        if asked is not None:
+            # The caller stopped early: read the FETCH already sent, so the connection
+            # stays in step for its next command.
+            try:
+                client._answers(asked)
+            except (OSError, IMAPClientError, imaplib.IMAP4.error) as exc:
+                log.info("%s/%s: the FETCH sent ahead could not be read to its end: %s",
+                         box.name, folder, error_text(exc))
 
 
 def _rests(client: Client, first: tuple[int, int, bytes],
@@ -374,13 +447,17 @@ def _rests(client: Client, first: tuple[int, int, bytes],
 
 
 def _fetch_chunk(client: Client, box: Mailbox, folder: str, uidvalidity: int,
-                 chunk: list[int], total: int) -> Iterator[Batch]:
-    """One FETCH for the chunk: each mail's size, date and first bytes, a share of
-    BATCH_BYTES each (report mail fits whole). The rest of a longer mail, up to the cap,
-    is fetched on its own. Batches come out in UID order, each under BATCH_BYTES."""
+                 chunk: list[int], heads: dict[int, tuple[int, datetime, bytes]], total: int,
+                 done: Callable[[], None]) -> Iterator[Batch]:
+    """The chunk's mail from its `heads` (each mail's size, date and first bytes); the
+    rest of a longer mail, up to the cap, is fetched here. `done` is called once nothing
+    more is asked of the server for this chunk. Batches come out in UID order, each under
+    BATCH_BYTES."""
     cap = box.max_message_bytes
-    limit = max(HEAD_MIN, min(cap, BATCH_BYTES // len(chunk)))
-    heads = client.fetch_heads(chunk, limit)
+    last = max((i for i, uid in enumerate(chunk)
+                if uid in heads and len(heads[uid][2]) < min(heads[uid][0], cap)), default=-1)
+    if last < 0:
+        done()
     rests: dict[int, bytes] = {}
     batch: list[RawMail] = []
     size = 0
@@ -396,6 +473,8 @@ def _fetch_chunk(client: Client, box: Mailbox, folder: str, uidvalidity: int,
                 rests.update(_rests(client, (uid, full, data), [
                     (u, *heads[u][::2]) for u in chunk[i + 1:] if u in heads], cap))
             data += rests.pop(uid, b"")
+            if i == last:
+                done()
         if full > cap:
             log.info("%s/%s: UID %d of %d bytes fetched in part (first %d)", box.name, folder,
                      uid, full, cap)

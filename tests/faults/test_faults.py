@@ -73,7 +73,9 @@ def test_dovecot_stopped_mid_fetch_then_restarted(project, passwords, dovecot):
     recorded = count(project, "select count(*) from mails")
     dovecot.start()
     assert proc.returncode == 1 and "mailbox hr" in err and "Traceback" not in err, (recorded, out, err)
-    assert recorded == 10
+    # The two batches committed before the stall, and the third when its FETCH (sent
+    # ahead, before the second was recorded) was answered before the server went.
+    assert recorded in (10, 15), recorded
     again = mailflow(project, "poll", "--once")
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
