@@ -221,7 +221,7 @@ class OutboxMail(Base):
     to_addrs: Mapped[list[str]] = mapped_column(JSON)
     cc_addrs: Mapped[list[str]] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(Text)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)   # lz4 on PostgreSQL (migration 0011)
     state: Mapped[str] = mapped_column(String(16))  # pending, sending, sent, failed, unknown, expired
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
