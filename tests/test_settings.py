@@ -55,6 +55,20 @@ def test_unknown_key_and_bad_timezone(project):
     assert keys == {"company.timezone", "company.timezon"}
 
 
+def test_a_port_written_as_text_is_one_problem(project):
+    """port = "993" is said once, as the wrong type, not again as out of range."""
+    problems = problems_of(project, project.settings.read_text() + """
+[[mailbox]]
+name = "hr"
+host = "imap.example.com"
+port = "993"
+username = "hr@example.com"
+password_env = "X"
+""")
+    assert [(p.key, p.message) for p in problems if p.key.endswith("port")] == \
+        [("mailbox[0].port", "must be a whole number, not '993'")]
+
+
 def test_toml_syntax_error_names_file(project):
     problems = problems_of(project, "[company\nname=1")
     assert problems[0].file == str(project.settings) and problems[0].key == "(syntax)"

@@ -137,7 +137,8 @@ def _read_server(t: TableReader, kind: str, label: str, warnings: list[str],
         t.problem("security", f'is "none" for {host}, which is not a loopback address',
                   'use "ssl" (port 993/465) or "starttls" (143/587): plaintext passwords '
                   "only ever go to this machine")
-    if not (0 < port < 65536) and "port" in t.data:
+    # A port of the wrong type is said once, by get(), not a second time as out of range.
+    if not (0 < port < 65536) and isinstance(t.data.get("port"), int):
         t.problem("port", f"is {port}", "use a port between 1 and 65535")
     if "password" in t.data:
         t.seen.add("password")
