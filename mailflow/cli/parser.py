@@ -25,6 +25,8 @@ as its clock when given (ISO 8601; without an offset it is company time), for ba
 tests and the demo.
 
 Start here:
+  mailflow demo                  see it work: embedded mail servers, three weeks of mail
+  mailflow init DIR              a new company's settings.toml, roster.csv, rules/, templates/
   mailflow check-config          is everything set up? (names file, key and fix)
   mailflow run                   the service: IDLE on every mailbox, schedule, sending
   mailflow poll --once           fetch new mail from every mailbox and judge it
@@ -113,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Reads every [[mailbox]] folder read-only (EXAMINE, BODY.PEEK), from where the "
             "last poll stopped (by UID), records each mail before judging it, then judges "
             "it. Safe to interrupt and rerun: nothing is lost or counted twice.")
-    p.add_argument("--once", action="store_true", help="fetch and process once, then exit")
+    p.add_argument("--once", action="store_true",
+                   help="fetch and process once, then exit (required: to keep polling, "
+                        "run `mailflow run`, which watches the mailboxes with IDLE)")
 
     p = add("ingest", cmd_ingest, "run the pipeline over .eml files, an mbox or a Maildir",
             "Same pipeline as poll, for files: back-fills, or mail exported from a client. "
