@@ -292,7 +292,7 @@ def test_news_inside_a_fetch_answer_is_kept_for_the_next_poll(dovecot):
         client.examine(box, name)
         client.saw_new_mail()
         put(dovecot, name, day_mails(1, tag="late"))
-        heads = client.fetch_heads([1, 2, 3], 1000)
+        heads = client.heads(client.ask_heads([1, 2, 3], 1000), [1, 2, 3])
         assert sorted(heads) == [1, 2, 3]
         assert [h[1] for h in (heads[1], heads[2], heads[3])] == \
             [datetime(2026, 11, 19, 19, i, tzinfo=CST) for i in range(3)]

@@ -189,17 +189,14 @@ class Client(IMAPClient):
         if typ != "FETCH":   # a FETCH without a body (flags changed elsewhere): not asked for
             imap._append_untagged(typ, dat)
 
-    def fetch_heads(self, uids: list[int], limit: int) -> dict[int, tuple[int, datetime, bytes]]:
-        """UID → (RFC822.SIZE, INTERNALDATE (aware), the first `limit` bytes of the
-        message: all of it when it is smaller), in one command."""
-        return self.heads(self.ask_heads(uids, limit), uids) if uids else {}
-
     def ask_heads(self, uids: list[int], limit: int) -> bytes:
-        """Send `fetch_heads`'s FETCH; `heads` reads its answer."""
+        """Send the FETCH of each mail's size, date and first `limit` bytes, without
+        waiting for the answer; `heads` reads it."""
         return self._ask(uids, f"(UID RFC822.SIZE INTERNALDATE BODY.PEEK[]<0.{limit}>)")
 
     def heads(self, tag: bytes, uids: list[int]) -> dict[int, tuple[int, datetime, bytes]]:
-        """The answer to `ask_heads(uids, …)` sent as `tag`, as `fetch_heads` returns it."""
+        """The answer to `ask_heads(uids, …)` sent as `tag`: UID → (RFC822.SIZE,
+        INTERNALDATE (aware), the first bytes of the message: all of it when shorter)."""
         wanted, out = set(uids), {}
         for line, data, rest in self._answers(tag):
             found = _HEAD.search(line)
@@ -411,7 +408,6 @@ def _chunks(client: Client, box: Mailbox, folder: str, uidvalidity: int,
 
             yield from _fetch_chunk(client, box, folder, uidvalidity, chunk, heads, len(uids),
                                     ask_next)
-            ask_next()
             chunk = following
     finally:
         if asked is not None:

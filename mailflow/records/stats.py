@@ -22,8 +22,8 @@ from ..store.among import narrowed
 from ..store.models import DayClose, Mail, Report, Violation
 
 
-# The sections a period's items and plan are read from.
-ITEM_SECTIONS = ("issues", "competitors", "plan")
+# The sections a period's items come from (its plan comes from "plan").
+ITEM_SECTIONS = ("issues", "competitors")
 
 
 @dataclass
@@ -85,7 +85,7 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
             # Of the report's text only the sections listed: the whole `fields` is most of
             # the row, and decoding it most of what reading a week costs.
             columns += [Report.metrics] + ([Report.fields[key].as_string().label(key)
-                                            for key in ITEM_SECTIONS]
+                                            for key in (*ITEM_SECTIONS, "plan")]
                                            + [Report.message_id] if items else [])
         query = select(*columns).where(
             Report.kind == "daily", Report.report_date >= start, Report.report_date <= end,
@@ -168,7 +168,7 @@ def person_periods(app: App, start: date, end: date, people: list[Person] | None
                 pp.metrics[k] = pp.metrics.get(k, 0) + float(v)
             if not items:
                 continue
-            for key in ("issues", "competitors"):
+            for key in ITEM_SECTIONS:
                 text = (getattr(r, key) or "").strip()
                 if text and text not in ("无", "暂无", "没有"):
                     pp.items.append((key, day, text, r.message_id or ""))
